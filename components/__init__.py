@@ -1,0 +1,1 @@
+"""Typed Pulumi components that federate MCP servers behind one agentgateway Gateway."""
