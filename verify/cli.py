@@ -1,0 +1,89 @@
+"""Command line: `python -m verify (--plan PLAN.json | --stack NAME) --gateway-url URL [--json] [--deadline S]`.
+
+Exit codes: 0 every route passed, 1 at least one route failed, 2 usage or configuration error.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Callable
+from urllib.parse import urlsplit
+
+from verify.plan import PlanError, RoutePlan, load_plan_file, load_plan_from_stack
+from verify.report import render_json, render_table
+from verify.runner import verify_routes
+
+EXIT_PASSED, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+class ConfigError(ValueError):
+    """Bad command-line value (exit code 2)."""
+
+
+def gateway_url(text: str) -> str:
+    """Validate `http(s)://HOST[:PORT][/base]`; return it without a trailing slash."""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https"):
+        raise ConfigError(f"--gateway-url {text!r}: scheme must be http or https")
+    if not parts.hostname:
+        raise ConfigError(f"--gateway-url {text!r}: no host")
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a non-numeric or out-of-range port
+    except ValueError as exc:
+        raise ConfigError(f"--gateway-url {text!r}: bad port ({exc})") from None
+    if parts.query or parts.fragment:
+        raise ConfigError(f"--gateway-url {text!r}: must not have a query or fragment")
+    return text.rstrip("/")
+
+
+def _seconds(name: str, minimum: float, strict: bool) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number of seconds, got {text!r}") from None
+        if value < minimum or (strict and value == minimum):
+            raise argparse.ArgumentTypeError(f"{name} must be {'>' if strict else '>='} {minimum:g}, got {text!r}")
+        return value
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (argparse itself exits 2 on usage errors)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m verify",
+        description="Prove that every route of the gateway answers MCP with the planned tools.",
+        epilog="Exit codes: 0 all routes passed, 1 a route failed, 2 usage or configuration error.")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--plan", metavar="PLAN.json", help="verification plan file (a JSON list of routes)")
+    source.add_argument("--stack", metavar="NAME",
+                        help="read the plan with `pulumi stack output verificationPlan --json --stack NAME`")
+    parser.add_argument("--gateway-url", required=True, metavar="URL", help="gateway base URL, e.g. http://127.0.0.1:8080")
+    parser.add_argument("--json", action="store_true", help="print a machine-readable JSON report")
+    parser.add_argument("--deadline", type=_seconds("--deadline", 0, False), default=120.0, metavar="SECONDS",
+                        help="keep retrying failing routes for this long (default 120; 0 = one attempt)")
+    parser.add_argument("--timeout", type=_seconds("--timeout", 0, True), default=10.0, metavar="SECONDS",
+                        help="timeout of each HTTP request (default 10)")
+    return parser
+
+
+def _load(args: argparse.Namespace) -> list[RoutePlan]:
+    return load_plan_file(args.plan) if args.plan else load_plan_from_stack(args.stack)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the verifier; return the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        url = gateway_url(args.gateway_url)
+        routes = _load(args)
+    except (ConfigError, PlanError) as exc:
+        print(f"verify: error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    started = time.monotonic()
+    results = verify_routes(routes, url, deadline=args.deadline, timeout=args.timeout,
+                            progress=lambda line: print(line, file=sys.stderr, flush=True))
+    elapsed = time.monotonic() - started
+    sys.stdout.write(render_json(results, url, elapsed) if args.json else render_table(results, elapsed))
+    return EXIT_PASSED if all(result.passed for result in results) else EXIT_FAILED
