@@ -1,6 +1,7 @@
-"""Start a mock MCP server exactly as its Deployment does: `python <file>` with env `PORT`."""
+"""Start a mock MCP server exactly as its Deployment does (`python <file>` with env `PORT`); a raw MCP client."""
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -79,3 +80,52 @@ def start_server(name: str, env: dict | None = None, tmp_dir: Path | None = None
         time.sleep(0.05)
     server.stop()
     raise RuntimeError(f"{name} did not answer /healthz within {timeout}s:\n{server.log()}")
+
+
+ACCEPT = "application/json, text/event-stream"
+
+
+class RawMcp:
+    """A bare `requests` MCP client for protocol-level tests: it sends exactly what it is told to."""
+
+    def __init__(self, url: str, http: requests.Session | None = None, timeout: float = 20.0):
+        self.url = url
+        self.http = http or requests.Session()
+        self.timeout = timeout
+        self.session_id: str | None = None
+        self.protocol_version: str | None = None
+
+    def post(self, message, headers: dict | None = None, with_session: bool = True) -> requests.Response:
+        """POST a message (dict/list → JSON, bytes/str → sent as is) with the current session headers."""
+        body = message if isinstance(message, (bytes, str)) else json.dumps(message)
+        full = {"Accept": ACCEPT, "Content-Type": "application/json"}
+        if with_session and self.session_id:
+            full["Mcp-Session-Id"] = self.session_id
+        if with_session and self.protocol_version:
+            full["MCP-Protocol-Version"] = self.protocol_version
+        full.update(headers or {})
+        return self.http.post(self.url, data=body, headers=full, timeout=self.timeout)
+
+    def initialize(self, version: str = "2025-11-25") -> requests.Response:
+        """Run initialize + notifications/initialized; keep the session id and negotiated version."""
+        reply = self.post({"jsonrpc": "2.0", "id": 0, "method": "initialize",
+                           "params": {"protocolVersion": version, "capabilities": {},
+                                      "clientInfo": {"name": "raw-test", "version": "0"}}}, with_session=False)
+        reply.raise_for_status()
+        self.session_id = reply.headers.get("Mcp-Session-Id")
+        self.protocol_version = reply.json()["result"]["protocolVersion"]
+        self.post({"jsonrpc": "2.0", "method": "notifications/initialized"}).raise_for_status()
+        return reply
+
+    def request(self, method: str, params: dict | None = None, request_id=1) -> requests.Response:
+        """Send one JSON-RPC request."""
+        message = {"jsonrpc": "2.0", "id": request_id, "method": method}
+        if params is not None:
+            message["params"] = params
+        return self.post(message)
+
+    def call_tool(self, name: str, arguments: dict) -> requests.Response:
+        return self.request("tools/call", {"name": name, "arguments": arguments})
+
+    def delete(self) -> requests.Response:
+        return self.http.delete(self.url, headers={"Mcp-Session-Id": self.session_id or ""}, timeout=self.timeout)
