@@ -370,7 +370,7 @@ class McpApp:
             reply = Reply(202)  # a notification or a client's response: accepted, nothing to answer
         else:
             reply = self._dispatch(request_id, method, message.get("params"))
-        reply.log = {**log, **reply.log, "session": session_fingerprint(session)}
+        reply.log = {**log, **reply.log}
         return reply
 
     def handle_delete(self, headers: Mapping[str, str]) -> Reply:
@@ -378,12 +378,9 @@ class McpApp:
         session = headers.get(SESSION_HEADER)
         if not session:
             return _error_reply(400, None, INVALID_REQUEST, f"Bad Request: missing {SESSION_HEADER} header")
-        fingerprint = {"session": session_fingerprint(session)}
         if not self.tokens.revoke(session):
-            reply = _error_reply(404, None, INVALID_REQUEST, "Session not found (unknown, expired or deleted)")
-            reply.log.update(fingerprint)
-            return reply
-        return Reply(204, log=fingerprint)
+            return _error_reply(404, None, INVALID_REQUEST, "Session not found (unknown, expired or deleted)")
+        return Reply(204)
 
     @staticmethod
     def _message_problem(message: Any) -> str | None:
@@ -589,9 +586,10 @@ class McpRequestHandler(BaseHTTPRequestHandler):
                 reply = _error_reply(500, None, INTERNAL_ERROR, "Internal error")
                 reply.log["exception"] = f"{type(exc).__name__}: {exc}"
             self._send(reply)
+            fields = {"session": session_fingerprint(self.headers.get(SESSION_HEADER)), **reply.log}
             self.server.log.write(http_method=self.command, path=self.path, status=reply.status,
                                   duration_ms=round((time.perf_counter() - started) * 1000, 3),
-                                  method=reply.log.pop("rpc_method", None), **reply.log)
+                                  method=fields.pop("rpc_method", None), **fields)
         finally:
             with self.server.active_lock:
                 self.server.active_requests -= 1
@@ -717,7 +715,7 @@ def run(name: str, version: str, tools: Sequence[Tool], env: Mapping[str, str] |
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log.write(event="listening", host="0.0.0.0", port=config.port, path=MCP_PATH, tools=len(app.tools),
+    log.write(event="listening", host="0.0.0.0", port=config.port, mcp_path=MCP_PATH, tools=len(app.tools),
               page_size=config.page_size, max_body_bytes=config.max_body_bytes,
               read_timeout_seconds=config.read_timeout_seconds, session_ttl_seconds=config.session_ttl_seconds,
               allowed_origins=sorted(config.allowed_origins))
