@@ -540,6 +540,7 @@ class McpRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "mcp-mock/1"
     disable_nagle_algorithm = True
+    wbufsize = 64 * 1024  # buffered: headers and body leave in one send when http.server flushes the reply
     server: McpHttpServer
 
     def setup(self) -> None:

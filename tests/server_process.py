@@ -57,14 +57,14 @@ class ServerProcess:
 
 
 def start_server(name: str, env: dict | None = None, tmp_dir: Path | None = None,
-                 port: int | None = None, timeout: float = 15.0) -> ServerProcess:
-    """Run `python server_code/<name>.py` with `PORT` set and wait until `GET /healthz` answers 200."""
+                 port: int | None = None, timeout: float = 15.0, script: Path | None = None) -> ServerProcess:
+    """Run `python server_code/<name>.py` (or `script`) with `PORT` set and wait until `GET /healthz` answers 200."""
     port = port or free_port()
     full_env = {**os.environ, "PORT": str(port), "PYTHONUNBUFFERED": "1", **(env or {})}
     log_dir = tmp_dir or Path(os.environ.get("TMPDIR", "/tmp"))
     log_path = log_dir / f"{name}-{port}.log"
     log_file = open(log_path, "wb")
-    proc = subprocess.Popen([sys.executable, str(SERVER_CODE / f"{name}.py")], env=full_env,
+    proc = subprocess.Popen([sys.executable, str(script or SERVER_CODE / f"{name}.py")], env=full_env,
                             stdout=log_file, stderr=subprocess.STDOUT)
     log_file.close()
     server = ServerProcess(name, port, proc, log_path, env or {})
