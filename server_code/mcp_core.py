@@ -566,7 +566,8 @@ class McpRequestHandler(BaseHTTPRequestHandler):
     def do_PUT(self) -> None:
         self._serve(self._not_allowed)
 
-    do_PATCH = do_OPTIONS = do_HEAD = do_PUT
+    do_PATCH = do_OPTIONS = do_PUT
+    do_HEAD = do_GET  # same status and headers as GET, no body (see _send)
 
     def _serve(self, route: Callable[[], Reply]) -> None:
         started = time.perf_counter()

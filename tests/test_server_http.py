@@ -271,6 +271,7 @@ def test_other_http_methods_on_mcp_are_405(server, method):
 
 def test_healthz_and_unknown_paths(server):
     assert requests.get(f"{server.base_url}/healthz", timeout=20).status_code == 200
+    assert requests.head(f"{server.base_url}/healthz", timeout=20).status_code == 200
     assert requests.get(f"{server.base_url}/nope", timeout=20).status_code == 404
     assert requests.post(f"{server.base_url}/mcp/extra", json={}, timeout=20).status_code == 404
 
