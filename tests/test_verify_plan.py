@@ -1,0 +1,100 @@
+"""Plan loading and validation: every problem names the entry and the key."""
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from verify.plan import PlanError, RoutePlan, load_plan_file, load_plan_from_stack, parse_plan
+
+GOOD = {"name": "github", "path": "/mcp/github", "expectedTools": ["get_repo", "list_issues"],
+        "deniedTools": ["delete_repo"], "probe": {"tool": "get_repo", "arguments": {"repo": "a/b"}}}
+
+
+def entry(**changes):
+    data = {**GOOD, **changes}
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def test_good_plan_parses_into_route_plans():
+    (route,) = parse_plan([GOOD])
+    assert route == RoutePlan(name="github", path="/mcp/github", expected_tools=("get_repo", "list_issues"),
+                              probe_tool="get_repo", probe_arguments={"repo": "a/b"}, denied_tools=("delete_repo",))
+
+
+def test_denied_tools_and_probe_arguments_are_optional():
+    (route,) = parse_plan([entry(deniedTools=None, probe={"tool": "get_repo"})])
+    assert route.denied_tools == () and route.probe_arguments == {}
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"name": "x"}, "must be a JSON list of routes, got dict"),
+    ([], "the plan has no routes"),
+    (["github"], "plan entry 0: must be an object, got str"),
+    ([entry(path=None)], "plan entry 0 ('github'): missing key(s) 'path'"),
+    ([entry(expectedTool=["a"])], "unknown key(s) 'expectedTool'"),
+    ([entry(name="")], "plan entry 0: 'name' must be a non-empty string"),
+    ([entry(path="mcp/github")], "'path' must be a URL path starting with '/'"),
+    ([entry(expectedTools="get_repo")], "'expectedTools' must be a list of non-empty strings"),
+    ([entry(deniedTools=[1])], "'deniedTools' must be a list of non-empty strings"),
+    ([entry(expectedTools=["get_repo", "get_repo"])], "'expectedTools' lists get_repo more than once"),
+    ([entry(deniedTools=["get_repo"])], "get_repo cannot be both in 'expectedTools' and 'deniedTools'"),
+    ([entry(probe="get_repo")], "'probe' must be an object with a non-empty string 'tool'"),
+    ([entry(probe={"tool": "get_repo", "args": {}})], "unknown key(s) 'args' in 'probe'"),
+    ([entry(probe={"tool": "get_repo", "arguments": []})], "'probe.arguments' must be an object"),
+    ([entry(probe={"tool": "nope"})], "'probe.tool' 'nope' is not in 'expectedTools'"),
+    ([GOOD, entry(path="/mcp/other")], "two plan entries have the same 'name': github"),
+    ([GOOD, entry(name="other")], "two plan entries have the same 'path': /mcp/github"),
+])
+def test_malformed_plans_name_the_entry_and_key(data, message):
+    with pytest.raises(PlanError) as caught:
+        parse_plan(data)
+    assert message in str(caught.value)
+
+
+def test_second_entry_is_named_by_index_and_name():
+    with pytest.raises(PlanError, match=r"plan entry 1 \('slack'\): missing key\(s\) 'probe'"):
+        parse_plan([GOOD, entry(name="slack", path="/mcp/slack", probe=None)])
+
+
+def test_plan_file_errors_name_the_file(tmp_path):
+    with pytest.raises(PlanError, match="cannot read plan file .*missing.json"):
+        load_plan_file(tmp_path / "missing.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("[{")
+    with pytest.raises(PlanError, match=r"bad.json: not valid JSON"):
+        load_plan_file(bad)
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps([entry(path="x")]))
+    with pytest.raises(PlanError, match=r"wrong.json: plan entry 0 \('github'\): 'path'"):
+        load_plan_file(wrong)
+
+
+def fake_pulumi(bin_dir: Path, script: str) -> None:
+    """Put an executable `pulumi` shell script on a directory meant for PATH."""
+    path = bin_dir / "pulumi"
+    path.write_text("#!/bin/sh\n" + script)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+
+
+def test_stack_plan_comes_from_pulumi_stack_output(tmp_path, monkeypatch):
+    args_file = tmp_path / "args"
+    fake_pulumi(tmp_path, f'echo "$@" > "{args_file}"\ncat <<"EOF"\n{json.dumps([GOOD])}\nEOF\n')
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    (route,) = load_plan_from_stack("dev")
+    assert route.name == "github"
+    assert args_file.read_text().split() == ["stack", "output", "verificationPlan", "--json", "--stack", "dev"]
+
+
+def test_stack_plan_reports_pulumi_failure_with_its_message(tmp_path, monkeypatch):
+    fake_pulumi(tmp_path, 'echo "error: no stack named \'qa\' found" >&2\nexit 255\n')
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    with pytest.raises(PlanError, match=r"failed with exit code 255: error: no stack named 'qa' found"):
+        load_plan_from_stack("qa")
+
+
+def test_stack_plan_without_pulumi_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty directory: no pulumi
+    with pytest.raises(PlanError, match="'pulumi' is not on PATH"):
+        load_plan_from_stack("dev")
