@@ -1,0 +1,21 @@
+"""mcp-federation: MCP servers behind one agentgateway Gateway. Config -> federation -> stack outputs."""
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.catalog import load_catalog
+from components.config import load_config
+from components.federation import McpFederation, McpFederationArgs
+
+# Both raise before any resource is declared: bad config, or a server file without a usable TOOLS/PROBE.
+config = load_config()
+catalogs = {server.name: load_catalog(config.code_dir, server.code) for server in config.servers}
+
+# The only Kubernetes provider (default providers are disabled in Pulumi.yaml); every child inherits it.
+provider = k8s.Provider("kubernetes", context=config.kube_context)
+federation = McpFederation("mcp-federation", McpFederationArgs(config=config, catalogs=catalogs),
+                           opts=pulumi.ResourceOptions(providers=[provider]))
+
+pulumi.export("namespace", federation.namespace)
+pulumi.export("gateway", federation.gateway)
+pulumi.export("routes", federation.routes)
+pulumi.export("verificationPlan", federation.verification_plan)

@@ -1,0 +1,120 @@
+"""Run the Pulumi program (or a component) under `pulumi.runtime.set_mocks`, without the CLI, and record what it declares.
+
+Follows ../shared/research/pulumi.md §2.6: `reset_options()` before `set_mocks` (no stack leaks between tests),
+`preview=False` (outputs resolve, so no `apply` is silently skipped), and the program runs inside
+`@pulumi.runtime.test`, which returns only after every registration RPC has finished.
+"""
+from __future__ import annotations
+
+import json
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pulumi
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "mcp-federation"
+K8S_PROVIDER_TYPE = "pulumi:providers:kubernetes"
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Records every `new_resource` call; echoes inputs back as outputs and emulates auto-naming."""
+
+    def __init__(self) -> None:
+        self.created: list[pulumi.runtime.MockResourceArgs] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        self.created.append(args)
+        outputs = dict(args.inputs)
+        if args.typ.startswith("kubernetes:"):
+            metadata = dict(outputs.get("metadata") or {})
+            metadata.setdefault("name", f"{args.name}-1a2b3c4d")
+            outputs["metadata"] = metadata
+        return f"{args.name}_id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}  # a plain dict: a (dict, None) tuple crashes MockMonitor.Invoke (pulumi.md §2.6 item 7)
+
+
+@dataclass
+class Declared:
+    """What one program run declared: every resource (in registration order) and the resolved stack outputs."""
+
+    resources: list[pulumi.runtime.MockResourceArgs]
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, typ: str) -> list[pulumi.runtime.MockResourceArgs]:
+        """The resources of one type token, e.g. `kubernetes:apps/v1:Deployment`."""
+        return [r for r in self.resources if r.typ == typ]
+
+    def one(self, typ: str, name: str) -> pulumi.runtime.MockResourceArgs:
+        """The resource of type `typ` whose Pulumi name is `name` (fails if there is not exactly one)."""
+        found = [r for r in self.of_type(typ) if r.name == name]
+        assert len(found) == 1, f"expected one {typ} named {name!r}, found {[r.name for r in self.of_type(typ)]}"
+        return found[0]
+
+    def kubernetes_objects(self) -> list[pulumi.runtime.MockResourceArgs]:
+        """Every Kubernetes object (not the provider, not components)."""
+        return [r for r in self.resources if r.typ.startswith("kubernetes:") and r.custom]
+
+
+@pytest.fixture
+def mocks() -> RecordingMocks:
+    """Fresh runtime state and a recorder for one test."""
+    pulumi.runtime.reset_options()
+    recorder = RecordingMocks()
+    pulumi.runtime.set_mocks(recorder, project=PROJECT, stack="dev", preview=False)
+    pulumi.runtime.set_all_config({})
+    return recorder
+
+
+def run_declarations(mocks: RecordingMocks, declare: Callable[[], Any]) -> Declared:
+    """Run `declare()` (which declares resources) to completion; return everything recorded.
+
+    `declare` may return a value with Outputs (e.g. a dict): it is resolved before this returns.
+    """
+    resolved: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def program():
+        result = declare()
+        return pulumi.Output.from_input(result).apply(lambda value: resolved.update(value=value))
+
+    program()
+    return Declared(resources=list(mocks.created), outputs=resolved.get("value") or {})
+
+
+def run_program(mocks: RecordingMocks, config: dict[str, str]) -> Declared:
+    """Run the real `__main__.py` with this flat `<ns>:<key>` -> string config; outputs are the stack outputs."""
+    pulumi.runtime.set_all_config(config)
+
+    def declare():
+        runpy.run_path(str(REPO_ROOT / "__main__.py"), run_name="__main__")
+        return pulumi.runtime.settings.get_root_resource().outputs
+
+    return run_declarations(mocks, declare)
+
+
+def _config_string(value: Any) -> str:
+    """How the CLI hands a config value to the program: strings as-is, everything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def cli_config(stack: str = "dev", overrides: dict[str, Any] | None = None) -> dict[str, str]:
+    """The flat config the CLI would pass for `stack`: Pulumi.yaml defaults/values, then Pulumi.<stack>.yaml."""
+    project = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())
+    merged: dict[str, Any] = {}
+    for key, spec in (project.get("config") or {}).items():
+        full_key = key if ":" in key else f"{PROJECT}:{key}"
+        if isinstance(spec, dict) and ("default" in spec or "value" in spec):
+            merged[full_key] = spec.get("value", spec.get("default"))
+        elif not isinstance(spec, dict):
+            merged[full_key] = spec
+    stack_file = yaml.safe_load((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text()) or {}
+    merged.update(stack_file.get("config") or {})
+    merged.update(overrides or {})
+    return {key: _config_string(value) for key, value in merged.items()}
