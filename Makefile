@@ -16,3 +16,6 @@ venv: $(VENV)/.installed  ## create .venv with the pinned run-time and test depe
 
 test: venv  ## run the whole test suite
 	$(PY) -m pytest
+
+bench-servers: venv  ## tools/call req/s of a mock MCP server next to the tutorial-pattern baseline
+	$(PY) bench/server_throughput.py
