@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pulumi
+from pulumi.runtime.mocks import MockMonitor
 import pytest
 import yaml
 
@@ -26,6 +27,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def __init__(self) -> None:
         self.created: list[pulumi.runtime.MockResourceArgs] = []
+        self.monitor = MockMonitor(self)  # keeps the URNs (MockResourceArgs has no parent)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         self.created.append(args)
@@ -45,7 +47,20 @@ class Declared:
     """What one program run declared: every resource (in registration order) and the resolved stack outputs."""
 
     resources: list[pulumi.runtime.MockResourceArgs]
+    urns: list[str]
     outputs: dict[str, Any] = field(default_factory=dict)
+
+    def urn(self, resource: pulumi.runtime.MockResourceArgs) -> str:
+        """The URN of a recorded resource; its type part is `<parent type>$<type>` (mock monitor format)."""
+        found = [u for u in self.urns
+                 if u.rsplit("::", 1)[1] == resource.name and u.split("::")[2].split("$")[-1] == resource.typ]
+        assert len(found) == 1, f"no unique URN for {resource.typ} {resource.name!r}: {found}"
+        return found[0]
+
+    def parent_type(self, resource: pulumi.runtime.MockResourceArgs) -> str:
+        """The type token of the resource's parent, read from its URN."""
+        qualified = self.urn(resource).split("::")[2]
+        return qualified.rsplit("$", 1)[0] if "$" in qualified else ""
 
     def of_type(self, typ: str) -> list[pulumi.runtime.MockResourceArgs]:
         """The resources of one type token, e.g. `kubernetes:apps/v1:Deployment`."""
@@ -67,7 +82,7 @@ def mocks() -> RecordingMocks:
     """Fresh runtime state and a recorder for one test."""
     pulumi.runtime.reset_options()
     recorder = RecordingMocks()
-    pulumi.runtime.set_mocks(recorder, project=PROJECT, stack="dev", preview=False)
+    pulumi.runtime.set_mocks(recorder, project=PROJECT, stack="dev", preview=False, monitor=recorder.monitor)
     pulumi.runtime.set_all_config({})
     return recorder
 
@@ -85,7 +100,8 @@ def run_declarations(mocks: RecordingMocks, declare: Callable[[], Any]) -> Decla
         return pulumi.Output.from_input(result).apply(lambda value: resolved.update(value=value))
 
     program()
-    return Declared(resources=list(mocks.created), outputs=resolved.get("value") or {})
+    return Declared(resources=list(mocks.created), urns=list(mocks.monitor.get_registered_resources()),
+                    outputs=resolved.get("value") or {})
 
 
 def run_program(mocks: RecordingMocks, config: dict[str, str]) -> Declared:

@@ -1,0 +1,117 @@
+"""Server catalogs: TOOLS/PROBE read from the server files, isolated imports, and clear errors for bad files."""
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+import textwrap
+
+import pytest
+
+from components.catalog import CatalogError, load_catalog, verification_entry
+from components.config import CODE_DIR
+
+SERVERS = ("fetch", "github", "slack")
+
+
+def _tools_by_direct_import(name: str):
+    """Independent reading of a server file's TOOLS/PROBE (plain import with server_code/ on sys.path)."""
+    sys.path.insert(0, str(CODE_DIR))
+    try:
+        spec = importlib.util.spec_from_file_location(f"_direct_{name}", CODE_DIR / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.TOOLS, module.PROBE
+    finally:
+        sys.path.remove(str(CODE_DIR))
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_catalog_is_the_server_files_tools_and_probe(name):
+    tools, probe = _tools_by_direct_import(name)
+    catalog = load_catalog(CODE_DIR, f"{name}.py")
+    assert catalog.tool_names == [tool.name for tool in tools]
+    assert catalog.dangerous_tool_names == [tool.name for tool in tools if tool.dangerous]
+    assert (catalog.probe_tool, catalog.probe_arguments) == (probe["tool"], probe.get("arguments", {}))
+    assert catalog.probe_tool in catalog.tool_names
+
+
+def test_loading_leaks_nothing_into_sys_path_or_sys_modules():
+    core_before = sys.modules.get("mcp_core")  # other test modules may have imported it themselves
+    path_before, modules_before = list(sys.path), set(sys.modules)
+    for name in SERVERS:
+        load_catalog(CODE_DIR, f"{name}.py")
+    assert sys.path == path_before
+    assert sys.modules.get("mcp_core") is core_before
+    leaked = {m for m in set(sys.modules) - modules_before if m.startswith("_mcp_catalog") or m in SERVERS}
+    assert leaked == set()
+
+
+def _code_dir(tmp_path, name, body, core=None):
+    code_dir = tmp_path / name
+    code_dir.mkdir()
+    (code_dir / "mcp_core.py").write_text(core if core is not None else (CODE_DIR / "mcp_core.py").read_text())
+    (code_dir / "srv.py").write_text(textwrap.dedent(body))
+    return code_dir
+
+
+def test_each_code_dir_uses_its_own_core(tmp_path):
+    body = """
+        import mcp_core
+        TOOLS = [mcp_core.T(mcp_core.NAME)]
+        PROBE = {"tool": mcp_core.NAME, "arguments": {}}
+    """
+    core = "class T:\n    def __init__(self, name):\n        self.name = name\nNAME = {!r}\n"
+    first = load_catalog(_code_dir(tmp_path, "a", body, core.format("alpha")), "srv.py")
+    second = load_catalog(_code_dir(tmp_path, "b", body, core.format("beta")), "srv.py")
+    assert (first.tool_names, second.tool_names) == (["alpha"], ["beta"])
+
+
+BAD_FILES = {
+    "no PROBE": ("import mcp_core\nTOOLS = [mcp_core.Tool('a', 'd', {'type': 'object'}, lambda a: {})]\n",
+                 "PROBE must be {'tool': <name>, 'arguments': {...}}, got None"),
+    "probe tool not in TOOLS": (
+        "import mcp_core\nTOOLS = [mcp_core.Tool('a', 'd', {'type': 'object'}, lambda a: {})]\n"
+        "PROBE = {'tool': 'b', 'arguments': {}}\n", "PROBE tool 'b' is not in TOOLS (a)"),
+    "probe arguments not an object": (
+        "import mcp_core\nTOOLS = [mcp_core.Tool('a', 'd', {'type': 'object'}, lambda a: {})]\n"
+        "PROBE = {'tool': 'a', 'arguments': [1]}\n", "PROBE arguments must be an object, got [1]"),
+    "empty TOOLS": ("TOOLS = []\nPROBE = {'tool': 'a'}\n", "TOOLS must be a non-empty list of tools, got []"),
+    "duplicate tool names": (
+        "import mcp_core\nT = mcp_core.Tool('a', 'd', {'type': 'object'}, lambda a: {})\nTOOLS = [T, T]\n"
+        "PROBE = {'tool': 'a'}\n", "TOOLS names a more than once"),
+    "import error": ("import no_such_module_here\n",
+                     "import failed: ModuleNotFoundError: No module named 'no_such_module_here'"),
+}
+
+
+@pytest.mark.parametrize("body, expected", BAD_FILES.values(), ids=BAD_FILES.keys())
+def test_bad_server_file_is_rejected_naming_the_file(tmp_path, body, expected):
+    code_dir = _code_dir(tmp_path, "code", body)
+    with pytest.raises(CatalogError) as caught:
+        load_catalog(code_dir, "srv.py")
+    assert str(caught.value).startswith(f"{code_dir / 'srv.py'}: ")
+    assert expected in str(caught.value)
+
+
+def test_missing_server_file(tmp_path):
+    with pytest.raises(CatalogError, match="no such server file"):
+        load_catalog(tmp_path, "nope.py")
+
+
+def test_verification_entry_from_the_catalog():
+    catalog = load_catalog(CODE_DIR, "github.py")
+    assert verification_entry("github", "/mcp/github", catalog) == {
+        "name": "github", "path": "/mcp/github", "expectedTools": catalog.tool_names, "deniedTools": [],
+        "probe": {"tool": catalog.probe_tool, "arguments": catalog.probe_arguments}}
+    denied = verification_entry("github", "/mcp/github", catalog, denied=("delete_repo",))
+    assert denied["deniedTools"] == ["delete_repo"]
+    assert "delete_repo" not in denied["expectedTools"] and denied["expectedTools"]
+
+
+def test_verification_entry_rejects_unknown_or_probe_denials():
+    catalog = load_catalog(CODE_DIR, "github.py")
+    with pytest.raises(CatalogError, match="denied tool\\(s\\) nope are not in TOOLS"):
+        verification_entry("github", "/mcp/github", catalog, denied=("nope",))
+    with pytest.raises(CatalogError, match="the PROBE tool 'get_repo' cannot be denied"):
+        verification_entry("github", "/mcp/github", catalog, denied=("get_repo",))
