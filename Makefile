@@ -19,3 +19,11 @@ test: venv  ## run the whole test suite
 
 bench-servers: venv  ## tools/call req/s of a mock MCP server next to the tutorial-pattern baseline
 	$(PY) bench/server_throughput.py
+
+.PHONY: verify shellcheck
+STACK ?= dev
+verify: venv  ## prove every route of a deployed stack answers MCP through its gateway (make verify STACK=dev)
+	scripts/verify-stack.sh $(STACK)
+
+shellcheck: venv  ## lint the shell scripts
+	$(VENV)/bin/shellcheck scripts/*.sh

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Prove that every route of a deployed stack answers MCP through the gateway.
+#
+#   scripts/verify-stack.sh STACK [extra `python -m verify` options, e.g. --json --deadline 300]
+#
+# Reads the stack output `gateway` ({"name","namespace","port"}), finds the gateway's Service (label
+# gateway.networking.k8s.io/gateway-name=<name>, else the Service named <name>), and uses its external
+# (LoadBalancer) address if it has one; otherwise it runs `kubectl port-forward` to the Service on a free local
+# port, stopped again on exit. Then it runs `python -m verify --stack STACK --gateway-url URL`.
+# Exit code: that of the verifier (0 pass, 1 a route failed, 2 usage/config error); 2 if the gateway cannot
+# be found or reached for port-forwarding.
+set -euo pipefail
+
+PORT_FORWARD_WAIT_SECONDS=30
+
+die() { echo "verify-stack: $*" >&2; exit 2; }
+
+[[ $# -ge 1 && -n "$1" && "$1" != -* ]] || die "usage: $0 STACK [verify options]"
+stack="$1"
+shift
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+for tool in pulumi kubectl; do
+  command -v "$tool" >/dev/null || die "'$tool' is not on PATH (see README: Prerequisites)"
+done
+python="$root/.venv/bin/python"
+[[ -x "$python" ]] || python="$(command -v python3)" || die "no .venv/bin/python and no python3 on PATH"
+
+gateway_json="$(pulumi stack output gateway --json --stack "$stack")" \
+  || die "cannot read the 'gateway' output of stack '$stack'"
+# One line "NAME NAMESPACE PORT", or a message naming the bad key.
+read -r gw_name gw_namespace gw_port < <("$python" -c '
+import json, sys
+try:
+    gw = json.loads(sys.argv[1])
+except ValueError as exc:
+    sys.exit(f"the gateway output is not JSON: {exc}")
+if not isinstance(gw, dict):
+    sys.exit(f"the gateway output must be an object, got {gw!r}")
+for key in ("name", "namespace", "port"):
+    if not str(gw.get(key, "")).strip() or " " in str(gw.get(key)):
+        sys.exit(f"the gateway output has no usable {key!r}: {gw!r}")
+print(gw["name"], gw["namespace"], gw["port"])
+' "$gateway_json") || die "bad 'gateway' output of stack '$stack'"
+[[ -n "${gw_port:-}" ]] || die "bad 'gateway' output of stack '$stack': $gateway_json"
+
+service="$(kubectl get service -n "$gw_namespace" -l "gateway.networking.k8s.io/gateway-name=$gw_name" \
+  -o jsonpath='{.items[0].metadata.name}' 2>/dev/null || true)"
+if [[ -z "$service" ]]; then
+  kubectl get service -n "$gw_namespace" "$gw_name" >/dev/null \
+    || die "no Service for Gateway $gw_namespace/$gw_name (is the agentgateway controller running?)"
+  service="$gw_name"
+fi
+
+external="$(kubectl get service -n "$gw_namespace" "$service" \
+  -o jsonpath='{.status.loadBalancer.ingress[0].ip}{.status.loadBalancer.ingress[0].hostname}')"
+
+pf_pid=""
+pf_log=""
+# shellcheck disable=SC2329  # invoked by the EXIT trap below
+cleanup() {
+  if [[ -n "$pf_pid" ]]; then
+    kill "$pf_pid" 2>/dev/null || true
+    wait "$pf_pid" 2>/dev/null || true
+  fi
+  if [[ -n "$pf_log" ]]; then
+    rm -f "$pf_log"
+  fi
+}
+trap cleanup EXIT
+
+if [[ -n "$external" ]]; then
+  gateway_url="http://$external:$gw_port"
+  echo "==> gateway $gw_namespace/$gw_name: external address $gateway_url" >&2
+else
+  local_port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  pf_log="$(mktemp)"
+  echo "==> gateway $gw_namespace/$gw_name has no external address: port-forwarding service/$service" \
+    "to 127.0.0.1:$local_port" >&2
+  kubectl port-forward -n "$gw_namespace" "service/$service" "$local_port:$gw_port" >"$pf_log" 2>&1 &
+  pf_pid=$!
+  ready=""
+  for _ in $(seq $((PORT_FORWARD_WAIT_SECONDS * 5))); do
+    if ! kill -0 "$pf_pid" 2>/dev/null; then
+      break
+    fi
+    if (exec 3<>"/dev/tcp/127.0.0.1/$local_port") 2>/dev/null; then
+      ready=yes
+      break
+    fi
+    sleep 0.2
+  done
+  [[ -n "$ready" ]] || die "kubectl port-forward to service/$service did not come up: $(cat "$pf_log")"
+  gateway_url="http://127.0.0.1:$local_port"
+fi
+
+status=0
+"$python" -m verify --stack "$stack" --gateway-url "$gateway_url" "$@" || status=$?
+exit "$status"

