@@ -48,14 +48,18 @@ class ServerCatalog:
 
 
 def _import_isolated(code_dir: Path, path: Path) -> Any:
-    """Execute `path` as a fresh module with `code_dir` importable; drop what came from `code_dir` afterwards."""
+    """Execute `path` as a fresh module with `code_dir` importable; leave sys.path and sys.modules as they were
+    (modules imported from `code_dir` are dropped again; same-named modules loaded before are put back)."""
     module_name = f"_mcp_catalog_{path.stem}_{hashlib.sha256(str(path).encode()).hexdigest()[:12]}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise CatalogError(f"{path}: cannot be imported")
     module = importlib.util.module_from_spec(spec)
+    # Modules of the same names loaded from elsewhere (e.g. another `mcp_core`) must not shadow this dir's files.
+    local_names = {p.stem for p in code_dir.glob("*.py")}
+    shadowed = {name: sys.modules.pop(name) for name in local_names if name in sys.modules}
     saved_path = list(sys.path)
-    saved_modules = dict(sys.modules)
+    modules_before = set(sys.modules)
     sys.path.insert(0, str(code_dir))
     try:
         spec.loader.exec_module(module)
@@ -63,11 +67,12 @@ def _import_isolated(code_dir: Path, path: Path) -> Any:
         raise CatalogError(f"{path}: import failed: {type(exc).__name__}: {exc}") from exc
     finally:
         sys.path[:] = saved_path
-        root = Path(code_dir).resolve()
-        for name in set(sys.modules) - set(saved_modules):
+        root = code_dir.resolve()
+        for name in set(sys.modules) - modules_before:
             origin = getattr(sys.modules[name], "__file__", None)
             if name == module_name or (origin and root in Path(origin).resolve().parents):
                 del sys.modules[name]
+        sys.modules.update(shadowed)
     return module
 
 
