@@ -1,7 +1,8 @@
 """End to end: the real mock servers (as processes) behind an agentgateway-like front, checked by `verify`.
 
 The front (tests/gateway_front.py) answers with SSE and requires the session, like agentgateway 1.4.
-Routes of the shared front:
+Plans are built with the Pulumi program's own `verification_entry` (dangerous tools denied), so the
+tests also pin the plan contract between the program and the verifier. Routes of the shared front:
   /mcp/github, /mcp/slack, /mcp/fetch  each mock behind its path, dangerous tools denied
   /mcp/paged                           github again, tools/list paginated two tools per page
   /mcp/leaky                           github with no deny list: its dangerous tool is still listed
@@ -9,42 +10,43 @@ Routes of the shared front:
 """
 from __future__ import annotations
 
-import importlib
+import functools
 import json
 import os
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from components.catalog import ServerCatalog, load_catalog, verification_entry
 from tests.gateway_front import FrontRoute, GatewayFront
 from tests.server_process import REPO_ROOT, SERVER_CODE, free_port, start_server
 from verify import parse_plan, verify_routes
+from verify.checks import describe_failure
+from verify.mcp_client import McpError, McpHttpClient
 
 MOCKS = ("github", "slack", "fetch")
 CLI_TIMEOUT = 120
 HAPPY_DEADLINE = "15"  # retries only matter when something is broken; keep a broken run short
 
 
-def catalog(name: str):
-    """The mock server module (its TOOLS and PROBE), imported the way the server script imports mcp_core."""
-    if str(SERVER_CODE) not in sys.path:
-        sys.path.insert(0, str(SERVER_CODE))
-    return importlib.import_module(name)
+@functools.lru_cache(maxsize=None)
+def catalog(name: str) -> ServerCatalog:
+    """The mock's TOOLS and PROBE, read by the Pulumi program's own loader (no modules leak into this process)."""
+    return load_catalog(SERVER_CODE, f"{name}.py")
 
 
 def dangerous(name: str) -> tuple[str, ...]:
-    return tuple(tool.name for tool in catalog(name).TOOLS if tool.dangerous)
+    return tuple(catalog(name).dangerous_tool_names)
 
 
 def plan_entry(mock: str, route: str | None = None, **overrides) -> dict:
-    """A plan entry for a mock: all safe tools expected, dangerous ones denied, its own probe."""
-    module = catalog(mock)
+    """The plan entry the Pulumi program builds for a mock with its dangerous tools denied (+ overrides)."""
     route = route or mock
-    entry = {"name": route, "path": f"/mcp/{route}",
-             "expectedTools": [tool.name for tool in module.TOOLS if not tool.dangerous],
-             "deniedTools": list(dangerous(mock)), "probe": module.PROBE}
+    entry = verification_entry(route, f"/mcp/{route}", catalog(mock), denied=dangerous(mock))
     return {**entry, **overrides}
 
 
@@ -101,7 +103,7 @@ def test_cli_passes_all_three_mocks_behind_the_front(front, tmp_path):
     for mock in MOCKS:
         row = table_row(done.stdout, mock)
         assert f"/mcp/{mock}" in row and " PASS " in row
-        assert f" {len(catalog(mock).TOOLS) - len(dangerous(mock))} " in row  # tools seen
+        assert f" {len(catalog(mock).tools) - len(dangerous(mock))} " in row  # tools seen
     assert done.stdout.splitlines()[0].split() == ["ROUTE", "PATH", "RESULT", "TOOLS", "LATENCY", "REASON"]
     assert "3 routes: 3 passed, 0 failed in " in done.stdout
     assert "retrying" not in done.stderr
@@ -133,7 +135,7 @@ def test_library_against_a_mock_directly_with_one_tool_per_page(tmp_path):
     server = start_server("github", env={"MCP_PAGE_SIZE": "1"}, tmp_dir=tmp_path)
     try:
         base = server.url.removesuffix("/mcp")
-        every_tool = [tool.name for tool in catalog("github").TOOLS]
+        every_tool = catalog("github").tool_names
         entry = plan_entry("github", path="/mcp", expectedTools=every_tool, deniedTools=[])
         (result,) = verify_routes(parse_plan([entry]), base, deadline=10)
     finally:
@@ -145,7 +147,7 @@ def test_library_against_a_mock_directly_with_one_tool_per_page(tmp_path):
 # ------------------------------------------------------------------------------------------- failure cases
 
 def run_failing(tmp_path: Path, gateway_url: str, plan: list, deadline: str = "1") -> subprocess.CompletedProcess:
-    """Run the CLI on a plan that is expected to fail; assert exit code 1 and that the healthy route passed."""
+    """Run the CLI on a plan that is expected to fail and assert exit code 1."""
     done = run_cli("--plan", write_plan(tmp_path, plan), "--gateway-url", gateway_url, "--deadline", deadline)
     assert done.returncode == 1, done.stdout + done.stderr
     return done
@@ -228,6 +230,50 @@ def test_route_converging_during_the_deadline_passes(tmp_path):
         server.stop()
     assert verifier.returncode == 0, stdout + stderr
     assert " PASS " in table_row(stdout, "fetch")
+
+
+def test_unknown_session_is_reported_as_session_rejected(front):
+    client = McpHttpClient(f"{front.url}/mcp/github", timeout=10)
+    client.initialize()
+    real_session = client.session_id
+    client.session_id = "0" * 32  # a session the front never issued
+    try:
+        with pytest.raises(McpError) as caught:
+            client.list_tools()
+    finally:
+        client.session_id = real_session
+        client.close()
+    problem = describe_failure(caught.value, "tools/list")
+    assert problem.kind == "session_rejected" and "HTTP 404" in problem.detail, problem
+
+
+class WebPage(BaseHTTPRequestHandler):
+    """A web server that answers every POST with an HTML page (what a wrong port or path often gives)."""
+
+    def do_POST(self):  # noqa: N802 - http.server naming
+        body = b"<html><body>Welcome</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_web_page_is_not_an_mcp_endpoint(tmp_path):
+    web = ThreadingHTTPServer(("127.0.0.1", 0), WebPage)
+    thread = threading.Thread(target=web.serve_forever, daemon=True)
+    thread.start()
+    try:
+        done = run_failing(tmp_path, f"http://127.0.0.1:{web.server_port}", [plan_entry("fetch")], deadline="0")
+    finally:
+        web.shutdown()
+        web.server_close()
+        thread.join()
+    row = table_row(done.stdout, "fetch")
+    assert "not an MCP endpoint: initialize: content type 'text/html' is neither JSON nor SSE" in row
 
 
 # --------------------------------------------------------------------------------- configuration errors
