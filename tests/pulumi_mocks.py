@@ -77,14 +77,20 @@ class Declared:
         return [r for r in self.resources if r.typ.startswith("kubernetes:") and r.custom]
 
 
-@pytest.fixture
-def mocks() -> RecordingMocks:
-    """Fresh runtime state and a recorder for one test."""
+def restart(recorder: RecordingMocks) -> RecordingMocks:
+    """Fresh runtime state (new root stack, no config) and an empty record, e.g. between two runs in one test."""
+    recorder.created.clear()
+    recorder.monitor = MockMonitor(recorder)
     pulumi.runtime.reset_options()
-    recorder = RecordingMocks()
     pulumi.runtime.set_mocks(recorder, project=PROJECT, stack="dev", preview=False, monitor=recorder.monitor)
     pulumi.runtime.set_all_config({})
     return recorder
+
+
+@pytest.fixture
+def mocks() -> RecordingMocks:
+    """Fresh runtime state and a recorder for one test."""
+    return restart(RecordingMocks())
 
 
 def run_declarations(mocks: RecordingMocks, declare: Callable[[], Any]) -> Declared:

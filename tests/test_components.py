@@ -1,0 +1,95 @@
+"""The components on their own under mocks: the code-change rollout trigger and the cross-namespace ReferenceGrant."""
+from __future__ import annotations
+
+import pytest
+
+from components.config import CODE_DIR, CORE_FILE
+from components.mcp_route import McpRoute, McpRouteArgs
+from components.mcp_server import McpServer, McpServerArgs
+from tests.k8s_schema import assert_valid
+from tests.pulumi_mocks import mocks, restart, run_declarations  # noqa: F401 (fixture)
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+GRANT = "kubernetes:gateway.networking.k8s.io/v1beta1:ReferenceGrant"
+BACKEND = "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayBackend"
+
+
+def _code(server_source: str) -> dict[str, str]:
+    return {CORE_FILE: (CODE_DIR / CORE_FILE).read_text(), "github.py": server_source}
+
+
+def _pod_template_and_config_map(mocks, code: dict[str, str]) -> tuple[dict, dict]:
+    declared = run_declarations(restart(mocks), lambda: McpServer("github", McpServerArgs(
+        namespace="mcp", image="python:3.11-slim", code_file="github.py", code=code)).service_name)
+    return (declared.one(DEPLOYMENT, "github").inputs["spec"]["template"],
+            declared.one(CONFIG_MAP, "github-code").inputs)
+
+
+def test_changing_the_code_changes_the_pod_template(mocks):
+    """The rollout trigger: new code -> new content-addressed ConfigMap name -> new pod template -> rollout."""
+    original = (CODE_DIR / "github.py").read_text()
+    template_1, config_map_1 = _pod_template_and_config_map(mocks, _code(original))
+    template_2, config_map_2 = _pod_template_and_config_map(mocks, _code(original))
+    template_3, config_map_3 = _pod_template_and_config_map(mocks, _code(original + "\n# fixed a bug\n"))
+
+    assert template_1 == template_2  # same code: no rollout (and the same ConfigMap)
+    assert config_map_1["metadata"]["name"] == config_map_2["metadata"]["name"]
+    assert template_3 != template_1   # changed code: the pod template changes, so the Deployment rolls out
+    assert config_map_3["metadata"]["name"] != config_map_1["metadata"]["name"]
+    assert template_3["spec"]["volumes"][0]["configMap"]["name"] == config_map_3["metadata"]["name"]
+    assert config_map_3["data"]["github.py"].endswith("# fixed a bug\n")
+    # a change of the shared core rolls the server too
+    changed_core = {**_code(original), CORE_FILE: (CODE_DIR / CORE_FILE).read_text() + "\n"}
+    template_4, _ = _pod_template_and_config_map(mocks, changed_core)
+    assert template_4 != template_1
+
+
+def test_server_args_reject_missing_code_and_reserved_env():
+    with pytest.raises(ValueError, match="McpServerArgs.code: missing github.py"):
+        McpServerArgs(namespace="mcp", image="python:3.11-slim", code_file="github.py",
+                      code={CORE_FILE: "# core"})
+    with pytest.raises(ValueError, match="McpServerArgs.env: PORT are set by the component"):
+        McpServerArgs(namespace="mcp", image="python:3.11-slim", code_file="github.py",
+                      code=_code("# server"), env={"PORT": "1"})
+
+
+def test_extra_env_reaches_the_container(mocks):
+    declared = run_declarations(mocks, lambda: McpServer("github", McpServerArgs(
+        namespace="mcp", image="python:3.11-slim", code_file="github.py", code=_code("# server"),
+        env={"MCP_PAGE_SIZE": "50"})).service_name)
+    (container,) = declared.one(DEPLOYMENT, "github").inputs["spec"]["template"]["spec"]["containers"]
+    assert {e["name"]: e["value"] for e in container["env"]}["MCP_PAGE_SIZE"] == "50"
+
+
+def _route(mocks, route_namespace=None):
+    return run_declarations(mocks, lambda: McpRoute("github", McpRouteArgs(
+        namespace="mcp", path="/mcp/github", service_name="github", service_port=8080,
+        gateway_name="mcp-gateway", gateway_namespace="agentgateway-system",
+        route_namespace=route_namespace)).route_name)
+
+
+def test_no_reference_grant_when_nothing_crosses_namespaces(mocks):
+    declared = _route(mocks)
+    assert [r.typ for r in declared.resources if r.custom] == [BACKEND, HTTP_ROUTE]
+    backend_ref = declared.one(HTTP_ROUTE, "github-route").inputs["spec"]["rules"][0]["backendRefs"][0]
+    assert "namespace" not in backend_ref
+
+
+def test_reference_grant_when_the_route_lives_in_another_namespace(mocks):
+    declared = _route(mocks, route_namespace="agentgateway-system")
+    grant = declared.one(GRANT, "github-grant").inputs
+    route = declared.one(HTTP_ROUTE, "github-route").inputs
+    backend = declared.one(BACKEND, "github-backend").inputs
+    # the grant lives in the namespace of the referenced backend and admits routes from the route's namespace
+    assert grant["metadata"]["namespace"] == backend["metadata"]["namespace"] == "mcp"
+    assert grant["spec"] == {
+        "from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": "agentgateway-system"}],
+        "to": [{"group": "agentgateway.dev", "kind": "AgentgatewayBackend", "name": "github"}]}
+    assert route["metadata"]["namespace"] == "agentgateway-system"
+    assert route["spec"]["rules"][0]["backendRefs"] == [
+        {"group": "agentgateway.dev", "kind": "AgentgatewayBackend", "name": "github", "namespace": "mcp"}]
+    for resource in declared.resources:
+        if resource.custom:
+            assert_valid(resource.inputs)
