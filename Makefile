@@ -27,3 +27,8 @@ verify: venv  ## prove every route of a deployed stack answers MCP through its g
 
 shellcheck: venv  ## lint the shell scripts
 	$(VENV)/bin/shellcheck scripts/*.sh
+
+CRDS_DIR ?= .crds
+.PHONY: crds
+crds:  ## download the pinned upstream CRDs (agentgateway v1.4.1, Gateway API v1.6.1) into .crds/, hash-checked
+	scripts/fetch-crds.sh $(CRDS_DIR)
