@@ -289,9 +289,8 @@ _K8S_KEYS = ("x-kubernetes-validations", "x-kubernetes-list-type", "x-kubernetes
 def to_json_schema(schema: dict) -> dict:
     """Convert a structural OpenAPI v3 schema to JSON Schema that rejects unknown fields (strict mode)."""
     out = {key: value for key, value in schema.items() if key not in _K8S_KEYS}
-    for key in ("properties",):
-        if key in schema:
-            out[key] = {name: to_json_schema(sub) for name, sub in schema[key].items()}
+    if "properties" in schema:
+        out["properties"] = {name: to_json_schema(sub) for name, sub in schema["properties"].items()}
     for key in ("items", "not"):
         if isinstance(schema.get(key), dict):
             out[key] = to_json_schema(schema[key])
