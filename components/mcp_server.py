@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Union
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -42,7 +42,8 @@ class McpServerArgs:
     port: int = 8080
     replicas: int = 1
     resources: Mapping = field(default_factory=lambda: DEFAULT_RESOURCES)
-    env: Mapping[str, str] = field(default_factory=dict)  # extra container env (e.g. MCP_SESSION_KEY later)
+    # Extra container env: a plain value, or a source such as a Secret key (e.g. MCP_SESSION_KEY for replicas > 1).
+    env: Mapping[str, Union[str, k8s.core.v1.EnvVarSourceArgs]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         missing = sorted({CORE_FILE, self.code_file} - set(self.code))
@@ -60,7 +61,8 @@ def _container(args: McpServerArgs) -> k8s.core.v1.ContainerArgs:
         name="server",
         image=args.image,
         command=["python", f"{CODE_MOUNT}/{args.code_file}"],
-        env=[k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in env.items()],
+        env=[k8s.core.v1.EnvVarArgs(name=key, value=value) if isinstance(value, str)
+             else k8s.core.v1.EnvVarArgs(name=key, value_from=value) for key, value in env.items()],
         ports=[k8s.core.v1.ContainerPortArgs(name=PORT_NAME, container_port=args.port, protocol="TCP")],
         readiness_probe=k8s.core.v1.ProbeArgs(**probe, period_seconds=5, timeout_seconds=2, failure_threshold=3),
         liveness_probe=k8s.core.v1.ProbeArgs(**probe, initial_delay_seconds=5, period_seconds=10,

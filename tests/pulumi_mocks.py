@@ -93,21 +93,45 @@ def mocks() -> RecordingMocks:
     return restart(RecordingMocks())
 
 
-def run_declarations(mocks: RecordingMocks, declare: Callable[[], Any]) -> Declared:
-    """Run `declare()` (which declares resources) to completion; return everything recorded.
+def _collect_resources(value: Any, found: dict[int, pulumi.Resource]) -> None:
+    """Every Resource reachable from `value`: itself, and the attributes of components (recursively)."""
+    if isinstance(value, pulumi.Resource):
+        if id(value) not in found:
+            found[id(value)] = value
+            if isinstance(value, pulumi.ComponentResource):
+                _collect_resources(vars(value), found)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _collect_resources(item, found)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _collect_resources(item, found)
 
-    `declare` may return a value with Outputs (e.g. a dict): it is resolved before this returns.
+
+def run_declarations(mocks: RecordingMocks, declare: Callable[[], tuple[Any, Any]]) -> Declared:
+    """Run `declare()` to completion and return everything it declared.
+
+    `declare` returns `(roots, outputs)`: `roots` holds the resources it created (components are searched for
+    their children), `outputs` any value with Outputs. The run resolves `outputs` and waits on the URN of every
+    resource reachable from `roots` (pulumi.md §2.6 item 3); it fails if the mocks saw a resource that was not
+    among them, i.e. one whose registration nothing waited for.
     """
     resolved: dict[str, Any] = {}
+    awaited: dict[int, pulumi.Resource] = {}
 
     @pulumi.runtime.test
     def program():
-        result = declare()
-        return pulumi.Output.from_input(result).apply(lambda value: resolved.update(value=value))
+        roots, outputs = declare()
+        _collect_resources(roots, awaited)
+        urns = [resource.urn for resource in awaited.values()]
+        return pulumi.Output.all(pulumi.Output.from_input(outputs), *urns).apply(
+            lambda values: resolved.update(outputs=values[0], urns=values[1:]))
 
     program()
-    return Declared(resources=list(mocks.created), urns=list(mocks.monitor.get_registered_resources()),
-                    outputs=resolved.get("value") or {})
+    registered = mocks.monitor.get_registered_resources()
+    missing = sorted(set(registered) - set(resolved["urns"]))
+    assert not missing, f"declared but not reachable from the roots, so not awaited: {missing}"
+    return Declared(resources=list(mocks.created), urns=list(registered), outputs=resolved["outputs"] or {})
 
 
 def run_program(mocks: RecordingMocks, config: dict[str, str]) -> Declared:
@@ -115,8 +139,8 @@ def run_program(mocks: RecordingMocks, config: dict[str, str]) -> Declared:
     pulumi.runtime.set_all_config(config)
 
     def declare():
-        runpy.run_path(str(REPO_ROOT / "__main__.py"), run_name="__main__")
-        return pulumi.runtime.settings.get_root_resource().outputs
+        program_globals = runpy.run_path(str(REPO_ROOT / "__main__.py"), run_name="__main__")
+        return list(program_globals.values()), pulumi.runtime.settings.get_root_resource().outputs
 
     return run_declarations(mocks, declare)
 

@@ -1,6 +1,7 @@
 """The components on their own under mocks: the code-change rollout trigger and the cross-namespace ReferenceGrant."""
 from __future__ import annotations
 
+import pulumi_kubernetes as k8s
 import pytest
 
 from components.config import CODE_DIR, CORE_FILE
@@ -16,13 +17,17 @@ GRANT = "kubernetes:gateway.networking.k8s.io/v1beta1:ReferenceGrant"
 BACKEND = "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayBackend"
 
 
+def _with_no_outputs(component):
+    return [component], {}
+
+
 def _code(server_source: str) -> dict[str, str]:
     return {CORE_FILE: (CODE_DIR / CORE_FILE).read_text(), "github.py": server_source}
 
 
 def _pod_template_and_config_map(mocks, code: dict[str, str]) -> tuple[dict, dict]:
-    declared = run_declarations(restart(mocks), lambda: McpServer("github", McpServerArgs(
-        namespace="mcp", image="python:3.11-slim", code_file="github.py", code=code)).service_name)
+    declared = run_declarations(restart(mocks), lambda: _with_no_outputs(McpServer("github", McpServerArgs(
+        namespace="mcp", image="python:3.11-slim", code_file="github.py", code=code))))
     return (declared.one(DEPLOYMENT, "github").inputs["spec"]["template"],
             declared.one(CONFIG_MAP, "github-code").inputs)
 
@@ -55,19 +60,26 @@ def test_server_args_reject_missing_code_and_reserved_env():
                       code=_code("# server"), env={"PORT": "1"})
 
 
-def test_extra_env_reaches_the_container(mocks):
-    declared = run_declarations(mocks, lambda: McpServer("github", McpServerArgs(
+def test_extra_env_reaches_the_container_as_values_or_secret_refs(mocks):
+    session_key = k8s.core.v1.EnvVarSourceArgs(
+        secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name="mcp-session", key="key"))
+    declared = run_declarations(mocks, lambda: _with_no_outputs(McpServer("github", McpServerArgs(
         namespace="mcp", image="python:3.11-slim", code_file="github.py", code=_code("# server"),
-        env={"MCP_PAGE_SIZE": "50"})).service_name)
-    (container,) = declared.one(DEPLOYMENT, "github").inputs["spec"]["template"]["spec"]["containers"]
-    assert {e["name"]: e["value"] for e in container["env"]}["MCP_PAGE_SIZE"] == "50"
+        env={"MCP_PAGE_SIZE": "50", "MCP_SESSION_KEY": session_key}))))
+    deployment = declared.one(DEPLOYMENT, "github").inputs
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["MCP_PAGE_SIZE"] == {"name": "MCP_PAGE_SIZE", "value": "50"}
+    assert env["MCP_SESSION_KEY"] == {"name": "MCP_SESSION_KEY",
+                                      "valueFrom": {"secretKeyRef": {"name": "mcp-session", "key": "key"}}}
+    assert_valid(deployment)
 
 
 def _route(mocks, route_namespace=None):
-    return run_declarations(mocks, lambda: McpRoute("github", McpRouteArgs(
+    return run_declarations(mocks, lambda: _with_no_outputs(McpRoute("github", McpRouteArgs(
         namespace="mcp", path="/mcp/github", service_name="github", service_port=8080,
         gateway_name="mcp-gateway", gateway_namespace="agentgateway-system",
-        route_namespace=route_namespace)).route_name)
+        route_namespace=route_namespace))))
 
 
 def test_no_reference_grant_when_nothing_crosses_namespaces(mocks):
