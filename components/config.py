@@ -1,7 +1,9 @@
 """Typed, validated stack configuration of the federation.
 
-`load_config(pulumi.Config())` (or `parse_config(dict)`) returns a frozen `FederationConfig`, or raises `ConfigError`
-listing every problem at once, each naming the key and the value. It runs before any resource is declared.
+`load_config()` (the running stack's config) or `parse_config(dict)` returns a frozen `FederationConfig`, or raises
+`ConfigError` listing every problem at once, each naming the key and the value. It runs before any resource is
+declared. `load_config` reads the engine's whole config map rather than `pulumi.Config`, so that a misspelt
+`mcp-federation:<key>` in a stack file is an error instead of being silently ignored.
 
 The defaults below are the ones in `Pulumi.yaml`'s `config:` block: the CLI applies those, but under unit-test mocks
 the SDK applies none, so the code applies the same values (tests/test_config.py checks that both agree).

@@ -204,3 +204,14 @@ def test_load_config_rejects_an_unknown_project_key_and_bad_json(runtime_config)
         load_config()
     assert caught.value.errors[0].startswith("servers: '[{name: github}' is not valid JSON")
     assert any(e.startswith("mcp-federation:replicas: unknown key") for e in caught.value.errors)
+
+
+def test_load_config_reads_the_cli_environment(runtime_config, monkeypatch):
+    """Under `pulumi up` the language host passes the stack config as JSON in PULUMI_CONFIG."""
+    runtime_config({})
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({
+        "mcp-federation:image": "python:3.12-slim", "mcp-federation:gateway": json.dumps({"port": 8080}),
+        "pulumi:disable-default-providers": json.dumps(["kubernetes"])}))
+    config = load_config()
+    assert (config.image, config.gateway.port) == ("python:3.12-slim", 8080)
+    assert [s.image for s in config.servers] == ["python:3.12-slim"] * 3
