@@ -8,7 +8,7 @@ from components.config import CODE_DIR, CORE_FILE
 from components.mcp_route import McpRoute, McpRouteArgs
 from components.mcp_server import McpServer, McpServerArgs
 from tests.k8s_schema import assert_valid
-from tests.pulumi_mocks import mocks, restart, run_declarations  # noqa: F401 (fixture)
+from tests.pulumi_mocks import mocks, restart, run_awaited  # noqa: F401 (fixture)
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
@@ -26,7 +26,7 @@ def _code(server_source: str) -> dict[str, str]:
 
 
 def _pod_template_and_config_map(mocks, code: dict[str, str]) -> tuple[dict, dict]:
-    declared = run_declarations(restart(mocks), lambda: _with_no_outputs(McpServer("github", McpServerArgs(
+    declared = run_awaited(restart(mocks), lambda: _with_no_outputs(McpServer("github", McpServerArgs(
         namespace="mcp", image="python:3.11-slim", code_file="github.py", code=code))))
     return (declared.one(DEPLOYMENT, "github").inputs["spec"]["template"],
             declared.one(CONFIG_MAP, "github-code").inputs)
@@ -63,7 +63,7 @@ def test_server_args_reject_missing_code_and_reserved_env():
 def test_extra_env_reaches_the_container_as_values_or_secret_refs(mocks):
     session_key = k8s.core.v1.EnvVarSourceArgs(
         secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name="mcp-session", key="key"))
-    declared = run_declarations(mocks, lambda: _with_no_outputs(McpServer("github", McpServerArgs(
+    declared = run_awaited(mocks, lambda: _with_no_outputs(McpServer("github", McpServerArgs(
         namespace="mcp", image="python:3.11-slim", code_file="github.py", code=_code("# server"),
         env={"MCP_PAGE_SIZE": "50", "MCP_SESSION_KEY": session_key}))))
     deployment = declared.one(DEPLOYMENT, "github").inputs
@@ -76,7 +76,7 @@ def test_extra_env_reaches_the_container_as_values_or_secret_refs(mocks):
 
 
 def _route(mocks, route_namespace=None):
-    return run_declarations(mocks, lambda: _with_no_outputs(McpRoute("github", McpRouteArgs(
+    return run_awaited(mocks, lambda: _with_no_outputs(McpRoute("github", McpRouteArgs(
         namespace="mcp", path="/mcp/github", service_name="github", service_port=8080,
         gateway_name="mcp-gateway", gateway_namespace="agentgateway-system",
         route_namespace=route_namespace))))
