@@ -32,3 +32,10 @@ CRDS_DIR ?= .crds
 .PHONY: crds
 crds:  ## download the pinned upstream CRDs (agentgateway v1.4.1, Gateway API v1.6.1) into .crds/, hash-checked
 	scripts/fetch-crds.sh $(CRDS_DIR)
+
+.PHONY: bench bench-sdk
+bench-sdk: venv  ## mock MCP server vs the official SDK server: req/s, p50/p99, RSS, start-up (same run)
+	$(PY) bench/sdk_vs_mock.py
+
+bench: venv  ## run every benchmark script in bench/ (about 3 minutes; prints tables)
+	$(PY) bench/sdk_vs_mock.py

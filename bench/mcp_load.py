@@ -55,13 +55,18 @@ def session_headers(port: int) -> dict:
     return session
 
 
-def client_loop(port: int, headers: dict, start_at: float, seconds: float,
+def client_loop(port: int, headers: dict | None, start_at: float, seconds: float,
                 max_calls: int) -> tuple[list[float], int, float]:
     """One client process: tools/call as fast as replies come, from start_at for `seconds` or `max_calls` calls.
+
+    `headers=None` opens this client's own session first (one session per connection, as real clients do).
+    Request ids are unique within the client: a stateful server routes replies by id.
 
     Returns (latency in seconds of each successful call, failed calls, seconds spent); a failure (refused/reset connection,
     error reply) is counted and the client reconnects.
     """
+    if headers is None:
+        headers = session_headers(port)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     while time.time() < start_at:
         time.sleep(0.001)
@@ -71,7 +76,7 @@ def client_loop(port: int, headers: dict, start_at: float, seconds: float,
     while time.time() < stop_at and len(latencies) + failed < max_calls:
         began = time.perf_counter()
         try:
-            status, _, body = post(conn, CALL, headers)
+            status, _, body = post(conn, {**CALL, "id": len(latencies) + failed + 1}, headers)
         except (OSError, http.client.HTTPException):
             conn.close()
             failed += 1
@@ -93,8 +98,11 @@ class LoadRun:
     latencies: list[float]
 
 
-def run_load(port: int, headers: dict, clients: int, seconds: float, max_calls: int = 1_000_000) -> LoadRun:
-    """`clients` concurrent client processes, one keep-alive connection each, for one window."""
+def run_load(port: int, headers: dict | None, clients: int, seconds: float, max_calls: int = 1_000_000) -> LoadRun:
+    """`clients` concurrent client processes, one keep-alive connection each, for one window.
+
+    `headers` go on every call; None gives each client its own session (see client_loop).
+    """
     start_at = time.time() + 0.5 + 0.05 * clients  # time for the worker processes to start
     with multiprocessing.get_context("fork").Pool(clients) as pool:
         results = pool.starmap(client_loop, [(port, headers, start_at, seconds, max_calls)] * clients)
