@@ -39,3 +39,4 @@ bench-sdk: venv  ## mock MCP server vs the official SDK server: req/s, p50/p99, 
 
 bench: venv  ## run every benchmark script in bench/ (about 3 minutes; prints tables)
 	$(PY) bench/sdk_vs_mock.py
+	$(PY) bench/program_scaling.py

@@ -1,0 +1,68 @@
+"""Evaluation time and resource count of the Pulumi program under the mock engine, for a growing number of servers.
+
+Runs the real `__main__.py` through tests/pulumi_mocks.py (run_program: the same harness the program tests use)
+with the dev stack config whose `servers` list is replaced by N generated entries: distinct names (and so
+distinct default paths /mcp/<name>) that reuse the existing server files in turn. Reports the median wall time
+over runs, the resource count, and time per server and per resource, so linear growth shows as a flat column.
+
+    .venv/bin/python bench/program_scaling.py [--servers 3,50,200] [--runs 3]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+from tests.pulumi_mocks import RecordingMocks, cli_config, restart, run_program  # noqa: E402
+
+SERVER_FILES = ("fetch.py", "github.py", "slack.py")
+
+
+def servers_config(count: int) -> list[dict]:
+    """`count` server entries with distinct names, cycling over the existing server files."""
+    return [{"name": f"{SERVER_FILES[i % len(SERVER_FILES)][:-3]}-{i}", "code": SERVER_FILES[i % len(SERVER_FILES)]}
+            for i in range(count)]
+
+
+def evaluate(count: int) -> tuple[float, int, int]:
+    """One program run with `count` servers: (seconds, resources declared, Kubernetes objects among them)."""
+    config = cli_config("dev", {"mcp-federation:servers": servers_config(count)})
+    mocks = restart(RecordingMocks())
+    began = time.perf_counter()
+    declared = run_program(mocks, config)
+    seconds = time.perf_counter() - began
+    return seconds, len(declared.resources), len(declared.kubernetes_objects())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--servers", default="3,50,200", help="comma list of server counts")
+    parser.add_argument("--runs", type=int, default=3, help="runs per count; the median time is reported")
+    args = parser.parse_args()
+    print(f"# Pulumi program (__main__.py) under pulumi.runtime.set_mocks, {args.runs} runs per count, median; "
+          f"{os.cpu_count()} CPUs, Python {platform.python_version()}", flush=True)
+    header = ("servers", "resources", "k8s objects", "eval ms", "ms / server", "ms / resource")
+    rows = []
+    for count in (int(c) for c in args.servers.split(",")):
+        runs = [evaluate(count) for _ in range(args.runs)]
+        seconds = statistics.median(run[0] for run in runs)
+        _, resources, objects = runs[0]
+        if any(run[1:] != runs[0][1:] for run in runs):
+            raise RuntimeError(f"resource counts differ between runs for {count} servers: {[r[1:] for r in runs]}")
+        rows.append((str(count), str(resources), str(objects), f"{seconds * 1000:.0f}",
+                     f"{seconds * 1000 / count:.1f}", f"{seconds * 1000 / resources:.2f}"))
+        print(f"  {count} servers: {seconds * 1000:.0f} ms, {resources} resources", flush=True)
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, tuple("-" * w for w in widths), *rows]:
+        print("| " + " | ".join(cell.rjust(width) for cell, width in zip(row, widths)) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
