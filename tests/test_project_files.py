@@ -16,14 +16,27 @@ SCHEMAS_ENV = "MCP_FEDERATION_SCHEMAS_DIR"
 STACK_FILES = sorted(REPO_ROOT.glob("Pulumi.*.yaml"))
 
 
+SHARED_SCHEMAS = REPO_ROOT.parent / "shared" / "schemas"
+VENDORED_SCHEMAS = REPO_ROOT / "tests" / "schemas"
+SCHEMA_FILES = ("pulumi-project.json", "pulumi-stack.derived.json")
+
+
 def schemas_dir() -> Path:
-    """$MCP_FEDERATION_SCHEMAS_DIR, else ../shared/schemas next to the repository; fails (never skips) otherwise."""
+    """$MCP_FEDERATION_SCHEMAS_DIR, else ../shared/schemas, else the copies in tests/schemas (a plain clone)."""
     candidates = [Path(os.environ[SCHEMAS_ENV])] if os.environ.get(SCHEMAS_ENV) else \
-        [REPO_ROOT.parent / "shared" / "schemas"]
+        [SHARED_SCHEMAS, VENDORED_SCHEMAS]
     for path in candidates:
-        if (path / "pulumi-project.json").is_file() and (path / "pulumi-stack.derived.json").is_file():
+        if all((path / name).is_file() for name in SCHEMA_FILES):
             return path
     raise FileNotFoundError(f"Pulumi schemas not found in {', '.join(map(str, candidates))}; set {SCHEMAS_ENV}")
+
+
+def test_vendored_schemas_match_shared():
+    """The plain-clone copies in tests/schemas are the same files as ../shared/schemas (where that exists)."""
+    if not SHARED_SCHEMAS.is_dir():
+        pytest.skip(f"{SHARED_SCHEMAS} is missing: nothing to compare the copies with")
+    for name in SCHEMA_FILES:
+        assert (VENDORED_SCHEMAS / name).read_bytes() == (SHARED_SCHEMAS / name).read_bytes(), name
 
 
 def schema_errors(document: Any, schema_file: str) -> list[str]:
