@@ -20,6 +20,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 from tests.pulumi_mocks import RecordingMocks, cli_config, restart, run_program  # noqa: E402
+from table import print_table  # noqa: E402  (bench/table.py)
 
 SERVER_FILES = ("fetch.py", "github.py", "slack.py")
 
@@ -58,9 +59,7 @@ def main() -> int:
         rows.append((str(count), str(resources), str(objects), f"{seconds * 1000:.0f}",
                      f"{seconds * 1000 / count:.1f}", f"{seconds * 1000 / resources:.2f}"))
         print(f"  {count} servers: {seconds * 1000:.0f} ms, {resources} resources", flush=True)
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    for row in [header, tuple("-" * w for w in widths), *rows]:
-        print("| " + " | ".join(cell.rjust(width) for cell, width in zip(row, widths)) + " |")
+    print_table(header, rows)
     return 0
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mcp_load import REPO_ROOT, percentile, rss_mib, run_load, startup_seconds  # noqa: E402
 from tests.server_process import SERVER_CODE, start_server  # noqa: E402
+from table import print_table  # noqa: E402  (bench/table.py)
 
 MOCK_ENV = {"MCP_SESSION_KEY": "bench-key-0123456789abcdef"}
 SERVERS = {"mock": SERVER_CODE / "github.py", "sdk": REPO_ROOT / "bench" / "sdk_server.py"}
@@ -96,9 +97,7 @@ def main() -> int:
     rows.append(("start-up to initialize, ms", f"{mock.startup_ms:.0f}", f"{sdk.startup_ms:.0f}",
                  f"{mock.startup_ms / sdk.startup_ms:.2f}x", f"< 150 ms: {verdict(mock.startup_ms < 150)}"))
     header = ("measure", "mock", "SDK", "mock/SDK", "target (mock)")
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    for row in [header, tuple("-" * w for w in widths), *rows]:
-        print("| " + " | ".join(cell.ljust(width) for cell, width in zip(row, widths)) + " |")
+    print_table(header, rows, numeric=False)
     return 0
 
 

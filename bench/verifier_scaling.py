@@ -29,6 +29,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from components.catalog import load_catalog, verification_entry  # noqa: E402
 from tests.gateway_front import FrontRoute, GatewayFront  # noqa: E402
 from tests.server_process import SERVER_CODE, start_server  # noqa: E402
+from table import print_table  # noqa: E402  (bench/table.py)
 
 SERVERS = ("fetch", "github", "slack")
 VERIFY_TIMEOUT = 300
@@ -82,9 +83,7 @@ def main() -> int:
     one = rows[0][1]
     header = ("routes", "verifier ms", "process ms", "x time of first row", "ms / route")
     table = [(str(n), f"{e * 1000:.0f}", f"{w * 1000:.0f}", f"{e / one:.2f}x", f"{e * 1000 / n:.1f}") for n, e, w in rows]
-    widths = [max(len(row[i]) for row in [header, *table]) for i in range(len(header))]
-    for row in [header, tuple("-" * w for w in widths), *table]:
-        print("| " + " | ".join(cell.rjust(width) for cell, width in zip(row, widths)) + " |")
+    print_table(header, table)
     if counts[0] == 1 and 50 in counts:
         ratio = rows[counts.index(50)][1] / one
         print(f"target: 50 routes in < 2x the time of one: {'met' if ratio < 2 else 'NOT met'} ({ratio:.2f}x)")
