@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from components.crds._base import DNS_LABEL, DNS_SUBDOMAIN
+
 PROJECT = "mcp-federation"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CODE_DIR = REPO_ROOT / "server_code"
@@ -40,8 +42,6 @@ SERVER_KEYS = ("name", "path", "code", "replicas", "port", "image", "resources")
 SERVER_PORT_DEFAULT = 8080
 SERVER_REPLICAS_DEFAULT = 1
 
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # One or more path segments of the characters Gateway API allows in a PathPrefix; no trailing '/'.
 ROUTE_PATH = re.compile(r"^(/(?:[-A-Za-z0-9._~!$&'()*+,;=:@]|%[0-9a-fA-F]{2})+)+$")
 CODE_FILE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*\.py$")
