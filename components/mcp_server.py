@@ -9,17 +9,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .config import CORE_FILE, DEFAULT_RESOURCES
+from .workload import (PORT_NAME, container_security_context, env_vars, hardened_pod_spec, mcp_service,
+                       server_deployment, server_labels)
 
-MCP_APP_PROTOCOL = "agentgateway.dev/mcp"  # Streamable HTTP, agentgateway v1.4 (research §3)
-PORT_NAME = "http"
 CODE_MOUNT = "/app"
 HEALTH_PATH = "/healthz"
-RUN_AS_USER = 65532  # numeric, so the kubelet can verify runAsNonRoot; python:*-slim images default to root
-
-
-def server_labels(name: str) -> dict[str, str]:
-    """The selector labels of a server's pods (also on its ConfigMap, Deployment and Service)."""
-    return {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "mcp-federation"}
 
 
 def code_config_map_name(name: str, code: Mapping[str, str]) -> str:
@@ -61,17 +55,14 @@ def _container(args: McpServerArgs) -> k8s.core.v1.ContainerArgs:
         name="server",
         image=args.image,
         command=["python", f"{CODE_MOUNT}/{args.code_file}"],
-        env=[k8s.core.v1.EnvVarArgs(name=key, value=value) if isinstance(value, str)
-             else k8s.core.v1.EnvVarArgs(name=key, value_from=value) for key, value in env.items()],
+        env=env_vars(env),
         ports=[k8s.core.v1.ContainerPortArgs(name=PORT_NAME, container_port=args.port, protocol="TCP")],
         readiness_probe=k8s.core.v1.ProbeArgs(**probe, period_seconds=5, timeout_seconds=2, failure_threshold=3),
         liveness_probe=k8s.core.v1.ProbeArgs(**probe, initial_delay_seconds=5, period_seconds=10,
                                              timeout_seconds=2, failure_threshold=3),
         resources=k8s.core.v1.ResourceRequirementsArgs(requests=dict(args.resources["requests"]),
                                                        limits=dict(args.resources["limits"])),
-        security_context=k8s.core.v1.SecurityContextArgs(
-            run_as_non_root=True, read_only_root_filesystem=True, allow_privilege_escalation=False,
-            capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"])),
+        security_context=container_security_context(),
         volume_mounts=[k8s.core.v1.VolumeMountArgs(name="code", mount_path=CODE_MOUNT, read_only=True)],
     )
 
@@ -93,38 +84,11 @@ class McpServer(pulumi.ComponentResource):
             data=dict(args.code),
             immutable=True,
             opts=child)
-        self.deployment = k8s.apps.v1.Deployment(
-            name,
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels),
-            spec=k8s.apps.v1.DeploymentSpecArgs(
-                replicas=args.replicas,
-                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
-                strategy=k8s.apps.v1.DeploymentStrategyArgs(
-                    type="RollingUpdate",
-                    rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(max_surge=1, max_unavailable=0)),
-                template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
-                    spec=k8s.core.v1.PodSpecArgs(
-                        automount_service_account_token=False,
-                        security_context=k8s.core.v1.PodSecurityContextArgs(
-                            run_as_non_root=True, run_as_user=RUN_AS_USER, run_as_group=RUN_AS_USER,
-                            seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")),
-                        containers=[_container(args)],
-                        volumes=[k8s.core.v1.VolumeArgs(
-                            name="code",
-                            config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=self.config_map.metadata.name))],
-                    )),
-            ),
-            opts=child)
-        self.service = k8s.core.v1.Service(
-            name,
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels),
-            spec=k8s.core.v1.ServiceSpecArgs(
-                type="ClusterIP",
-                selector=labels,
-                ports=[k8s.core.v1.ServicePortArgs(name=PORT_NAME, port=args.port, target_port=PORT_NAME,
-                                                   protocol="TCP", app_protocol=MCP_APP_PROTOCOL)]),
-            opts=child)
+        code_volume = k8s.core.v1.VolumeArgs(
+            name="code", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=self.config_map.metadata.name))
+        self.deployment = server_deployment(name, args.namespace, args.replicas,
+                                            hardened_pod_spec([_container(args)], [code_volume]), opts=child)
+        self.service = mcp_service(name, args.namespace, args.port, opts=child)
         self.service_name = self.service.metadata.name
         self.port = args.port
         self.register_outputs({"serviceName": self.service_name, "port": self.port})
