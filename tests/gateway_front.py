@@ -1,17 +1,24 @@
-"""A path-prefix MCP front that behaves like agentgateway 1.4 in front of the mock servers (test peer).
+"""An MCP front that behaves like agentgateway 1.4 in front of the mock servers (test peer).
 
-Built from the official `mcp` SDK's low-level `Server`: one stateful Streamable HTTP endpoint per route path,
-answering with SSE (`json_response=False`) and requiring `Mcp-Session-Id` after `initialize`, as agentgateway
-does. Each route proxies `tools/list` and `tools/call` to its upstream mock server through the SDK client.
-Like agentgateway:
-- an unknown path gets HTTP 404;
-- a route's denied tools are filtered out of `tools/list`, and calling one is rejected with HTTP 400 and a
-  JSON-RPC error -32602 "Unknown tool: <name>" (agentgateway.md §2);
-- DNS-rebinding protection is off (agentgateway's default; the SDK would otherwise turn it on for 127.0.0.1).
-Unlike agentgateway, the upstream is contacted per list/call (not at `initialize`), so a dead upstream shows up
-as a JSON-RPC error on `tools/list`.
+Like agentgateway (research: agentgateway.md §2 and §5), the front is a full MCP server, not a proxy:
+- one stateful Streamable HTTP endpoint per route path; every reply to a request is SSE; a POST needs `Accept`
+  with both JSON and SSE (else 406) and a JSON body (else 415); without `Mcp-Session-Id` only `initialize` is
+  allowed (else 400); an unknown session gets 404; an unknown path gets 404; GET gets 405 (no merged stream);
+- at client `initialize` it opens one upstream MCP session per target (tests/gateway_front_upstream.py, the
+  official SDK client) and keeps them for the client session; DELETE closes them;
+- a route multiplexes its targets: tools are listed as `<target>_<tool>` when prefixed (prefixMode
+  `Conditional`: more than one target; `Always`; `Never`: names pass through, duplicates dropped, a call goes
+  to the target that lists the name); a call is routed by splitting its name at the first `_`;
+- each target's denied tools are filtered out of `tools/list`; calling one (or an unknown target) gets HTTP 400
+  and a JSON-RPC error -32602 "Unknown tool: <client-visible name>";
+- failureMode `FailClosed`: `initialize` fails if any target fails to initialize (here: HTTP 500 with a
+  JSON-RPC -32603 error naming the targets; agentgateway's exact status is not established); `FailOpen`: broken
+  targets are skipped for that session.
+A `FrontRoute` is a route with one target (so names pass through), as a per-server path of the gateway is.
 
-    with GatewayFront([FrontRoute("/mcp/github", github.url, denied_tools=("delete_repo",))]) as front:
+    with GatewayFront([FrontRoute("/mcp/github", github.url, denied_tools=("delete_repo",)),
+                       AggregateRoute("/mcp", (Target("github", github.url, ("delete_repo",)),
+                                               Target("slack", slack.url)), failure_mode="FailOpen")]) as front:
         front.url  # http://127.0.0.1:<port>
 """
 from __future__ import annotations
@@ -22,161 +29,273 @@ import json
 import socket
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
 import mcp_types as types
 import uvicorn
-from mcp import Client
-from mcp.server.lowlevel import Server
-from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
-from mcp.server.transport_security import TransportSecuritySettings
-from mcp.shared.exceptions import MCPError
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
-UPSTREAM_TIMEOUT = 20.0
+from tests.gateway_front_upstream import UpstreamFailed, UpstreamSessions
+
 START_TIMEOUT = 30.0
+DELIMITER = "_"
+PREFIX_MODES = ("Conditional", "Always", "Never")
+FAILURE_MODES = ("FailClosed", "FailOpen")
+SERVER_INFO = {"name": "gateway-front", "version": "1.4.1-test"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One MCP target of a route: its name (no `_`), upstream endpoint and denied (upstream) tool names."""
+
+    name: str
+    upstream_url: str
+    denied_tools: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.name or DELIMITER in self.name:
+            raise ValueError(f"target name {self.name!r} must be non-empty and must not contain {DELIMITER!r}")
+
+
+@dataclass(frozen=True)
+class AggregateRoute:
+    """A gateway path multiplexing several targets (an AgentgatewayBackend with several `mcp.targets`).
+
+    `page_size` makes the front paginate `tools/list` (so clients must follow `nextCursor`).
+    """
+
+    path: str
+    targets: tuple[Target, ...]
+    prefix_mode: str = "Conditional"
+    failure_mode: str = "FailClosed"
+    page_size: int | None = None
+
+    def __post_init__(self) -> None:
+        names = [target.name for target in self.targets]
+        if not names or len(set(names)) != len(names):
+            raise ValueError(f"route {self.path}: targets must be a non-empty list of unique names, got {names}")
+        if self.prefix_mode not in PREFIX_MODES:
+            raise ValueError(f"route {self.path}: prefix_mode {self.prefix_mode!r} is not one of {PREFIX_MODES}")
+        if self.failure_mode not in FAILURE_MODES:
+            raise ValueError(f"route {self.path}: failure_mode {self.failure_mode!r} is not one of {FAILURE_MODES}")
+
+    @property
+    def prefixed(self) -> bool:
+        """Whether tool names are shown as `<target>_<tool>`."""
+        return self.prefix_mode == "Always" or (self.prefix_mode == "Conditional" and len(self.targets) > 1)
 
 
 @dataclass(frozen=True)
 class FrontRoute:
-    """One gateway path and the upstream MCP endpoint behind it.
-
-    `page_size` makes the front paginate `tools/list` (so clients must follow `nextCursor`).
-    """
+    """One gateway path and the single upstream MCP endpoint behind it (a per-server route)."""
 
     path: str
     upstream_url: str
     denied_tools: tuple[str, ...] = ()
     page_size: int | None = None
 
+    def as_aggregate(self) -> AggregateRoute:
+        """The same route as a one-target route (names pass through unprefixed) named after the last path part."""
+        name = self.path.rstrip("/").rsplit("/", 1)[-1].replace(DELIMITER, "-") or "upstream"
+        return AggregateRoute(self.path, (Target(name, self.upstream_url, tuple(self.denied_tools)),),
+                              page_size=self.page_size)
+
+
+class UnknownTool(Exception):
+    """A call of a tool the client cannot see (denied, or no such target): HTTP 400 + -32602."""
+
 
 def unknown_tool_error(request_id: Any, name: str) -> bytes:
     """agentgateway's body for a call to a filtered tool (sent with HTTP 400)."""
-    return json.dumps({"jsonrpc": "2.0", "id": request_id,
-                       "error": {"code": types.INVALID_PARAMS, "message": f"Unknown tool: {name}"}}).encode()
+    return json.dumps(_error(request_id, types.INVALID_PARAMS, f"Unknown tool: {name}")).encode()
 
 
-@contextlib.asynccontextmanager
-async def _upstream(url: str) -> AsyncIterator[Client]:
-    """An SDK client session to the upstream; any failure to reach it becomes a JSON-RPC internal error."""
-    try:
-        async with Client(url, mode="legacy", read_timeout_seconds=UPSTREAM_TIMEOUT) as client:
-            yield client
-    except MCPError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - connection refused arrives as httpx errors in exception groups
-        raise MCPError(code=types.INTERNAL_ERROR, message=f"upstream {url} unavailable: {_first_cause(exc)}") from exc
+def _error(request_id: Any, code: int, message: str) -> dict:
+    return {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
 
 
-def _first_cause(exc: BaseException) -> str:
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        exc = exc.exceptions[0]
-    return f"{type(exc).__name__}: {exc}"
+def _dump(model: Any) -> dict:
+    """An SDK result as legacy-era JSON (no 2026-07-28 `resultType`)."""
+    data = model.model_dump(by_alias=True, mode="json", exclude_none=True)
+    data.pop("resultType", None)
+    return data
 
 
-def _route_server(route: FrontRoute) -> Server:
-    """The low-level SDK server for one route: lists and calls go to the upstream, denied tools are hidden."""
+class ToolCatalog:
+    """A route's tool naming: which upstream tools a client sees, under which names, and where a call goes."""
 
-    async def list_tools(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
-        tools: list[types.Tool] = []
-        async with _upstream(route.upstream_url) as client:
-            cursor = None
-            while True:
-                page = await client.list_tools(cursor=cursor)
-                tools.extend(page.tools)
-                cursor = page.next_cursor
-                if not cursor:
-                    break
-        visible = [tool for tool in tools if tool.name not in route.denied_tools]
-        if not route.page_size:
-            return types.ListToolsResult(tools=visible)
-        start = int(params.cursor) if params and params.cursor else 0
-        end = start + route.page_size
-        return types.ListToolsResult(tools=visible[start:end], next_cursor=str(end) if end < len(visible) else None)
+    def __init__(self, route: AggregateRoute):
+        self.route = route
+        self.targets = {target.name: target for target in route.targets}
 
-    async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
-        if params.name in route.denied_tools:  # the HTTP filter answers first; this is the in-protocol backstop
-            raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown tool: {params.name}")
-        async with _upstream(route.upstream_url) as client:
-            return await client.call_tool(params.name, params.arguments or {})
+    async def visible_tools(self, upstream: UpstreamSessions) -> list[dict]:
+        """Every connected target's tools minus its denied ones, renamed per prefixMode."""
+        tools, seen = [], set()
+        for target, tool in await self._all_tools(upstream):
+            name = f"{target.name}{DELIMITER}{tool.name}" if self.route.prefixed else tool.name
+            if tool.name in target.denied_tools or name in seen:  # Never: the first target wins a duplicate
+                continue
+            seen.add(name)
+            tools.append({**_dump(tool), "name": name})
+        return tools
 
-    return Server(f"front{route.path.replace('/', '-')}", version="1.4.1-test",
-                  on_list_tools=list_tools, on_call_tool=call_tool)
+    async def resolve(self, upstream: UpstreamSessions, name: str) -> tuple[str, str]:
+        """(target name, upstream tool name) for a visible tool name; UnknownTool if the client cannot see it."""
+        if self.route.prefixed:
+            target_name, _, tool = name.partition(DELIMITER)
+            target = self.targets.get(target_name)
+            if target is None or not tool or target_name not in upstream.connected or tool in target.denied_tools:
+                raise UnknownTool(name)
+            return target_name, tool
+        for target, listed in await self._all_tools(upstream):
+            if listed.name == name:
+                if name in target.denied_tools:
+                    raise UnknownTool(name)
+                return target.name, name
+        if len(self.targets) == 1 and upstream.connected:  # pass through; the upstream answers for unknown names
+            return upstream.connected[0], name
+        raise UnknownTool(name)
+
+    async def _all_tools(self, upstream: UpstreamSessions) -> list[tuple[Target, types.Tool]]:
+        listed = []
+        for name in upstream.connected:
+            listed += [(self.targets[name], tool) for tool in await upstream.list_tools(name)]
+        return listed
 
 
-class DeniedCallFilter:
-    """ASGI wrapper: a `tools/call` of a denied tool gets HTTP 400 + -32602 before reaching the MCP server."""
+def _sse(message: dict, status: int = 200, headers: dict | None = None) -> Response:
+    body = f"event: message\ndata: {json.dumps(message)}\n\n"
+    return Response(body, status_code=status, media_type="text/event-stream",
+                    headers={"Cache-Control": "no-cache", **(headers or {})})
 
-    def __init__(self, app: Any, denied_tools: tuple[str, ...]):
-        self.app, self.denied_tools = app, denied_tools
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or not self.denied_tools:
-            await self.app(scope, receive, send)
-            return
-        chunks = []
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                await self.app(scope, receive, send)  # client went away; let the app see it
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        body = b"".join(chunks)
-        denied = self._denied_call(body)
-        if denied is not None:
-            await send({"type": "http.response.start", "status": 400,
-                        "headers": [(b"content-type", b"application/json")]})
-            await send({"type": "http.response.body", "body": unknown_tool_error(*denied)})
-            return
-        replayed = False
+def _json(message: dict, status: int) -> Response:
+    return Response(json.dumps(message), status_code=status, media_type="application/json")
 
-        async def replay() -> dict:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
 
-        await self.app(scope, replay, send)
+class RouteEndpoint:
+    """The MCP endpoint of one route: sessions, handshake, tools/list and tools/call."""
 
-    def _denied_call(self, body: bytes) -> tuple[Any, str] | None:
+    def __init__(self, route: AggregateRoute):
+        self.route = route
+        self.catalog = ToolCatalog(route)
+        self.sessions: dict[str, UpstreamSessions] = {}
+
+    async def close_all(self) -> None:
+        """Close every client session's upstream sessions (front shutdown)."""
+        for upstream in list(self.sessions.values()):
+            await upstream.close()
+        self.sessions.clear()
+
+    async def handle(self, request: Request) -> Response:
+        """Answer one HTTP request to the route path."""
+        if request.method == "DELETE":
+            upstream = self.sessions.pop(request.headers.get("mcp-session-id", ""), None)
+            if upstream is None:
+                return Response(status_code=404)
+            await upstream.close()
+            return Response(status_code=200)
+        if request.method != "POST":
+            return Response(status_code=405, headers={"Allow": "POST, DELETE"})
+        accept = request.headers.get("accept", "")
+        if "application/json" not in accept or "text/event-stream" not in accept:
+            return Response("Accept must list application/json and text/event-stream", status_code=406)
+        if not request.headers.get("content-type", "").lower().startswith("application/json"):
+            return Response("Content-Type must be application/json", status_code=415)
         try:
-            message = json.loads(body)
+            message = json.loads(await request.body())
         except ValueError:
-            return None
-        if not isinstance(message, dict) or message.get("method") != "tools/call":
-            return None
-        name = (message.get("params") or {}).get("name")
-        return (message.get("id"), name) if name in self.denied_tools else None
+            return _json(_error(None, types.PARSE_ERROR, "Parse error"), 400)
+        if not isinstance(message, dict) or not isinstance(message.get("method", ""), str):
+            return _json(_error(None, types.INVALID_REQUEST, "Invalid request"), 400)
+        session_id = request.headers.get("mcp-session-id")
+        if session_id is None:
+            if message.get("method") != "initialize":
+                return _json(_error(message.get("id"), types.INVALID_REQUEST,
+                                    "session header is required for non-initialize requests"), 400)
+            return await self._initialize(message)
+        upstream = self.sessions.get(session_id)
+        if upstream is None:
+            return _json(_error(message.get("id"), types.INVALID_REQUEST, "Session not found"), 404)
+        if "id" not in message:  # a notification (or a client response): accepted
+            return Response(status_code=202)
+        return await self._request(upstream, message)
+
+    async def _initialize(self, message: dict) -> Response:
+        upstream = UpstreamSessions(self.route.targets)
+        await upstream.open()
+        if not upstream.connected or (upstream.failures and self.route.failure_mode == "FailClosed"):
+            await upstream.close()
+            failed = "; ".join(f"target {name} failed to initialize: {why}" for name, why in upstream.failures.items())
+            return _json(_error(message.get("id"), types.INTERNAL_ERROR, failed), 500)
+        session_id = uuid.uuid4().hex
+        self.sessions[session_id] = upstream
+        result = {"protocolVersion": min(upstream.protocol_versions.values()),  # agentgateway: the lowest upstream's
+                  "capabilities": {"tools": {}}, "serverInfo": SERVER_INFO}
+        return _sse({"jsonrpc": "2.0", "id": message.get("id"), "result": result},
+                    headers={"Mcp-Session-Id": session_id})
+
+    async def _request(self, upstream: UpstreamSessions, message: dict) -> Response:
+        request_id, method = message["id"], message.get("method")
+        params = message.get("params") if isinstance(message.get("params"), dict) else {}
+        try:
+            if method == "ping":
+                result = {}
+            elif method == "tools/list":
+                result = self._page(await self.catalog.visible_tools(upstream), params.get("cursor"))
+            elif method == "tools/call":
+                name = str(params.get("name", ""))
+                target, tool = await self.catalog.resolve(upstream, name)
+                result = _dump(await upstream.call_tool(target, tool, params.get("arguments") or {}))
+            else:
+                return _sse(_error(request_id, types.METHOD_NOT_FOUND, f"Method not found: {method}"))
+        except UnknownTool as exc:
+            return Response(unknown_tool_error(request_id, str(exc)), status_code=400, media_type="application/json")
+        except InvalidCursor as exc:
+            return _sse(_error(request_id, types.INVALID_PARAMS, str(exc)))
+        except UpstreamFailed as exc:
+            return _sse(_error(request_id, exc.code, exc.message))
+        return _sse({"jsonrpc": "2.0", "id": request_id, "result": result})
+
+    def _page(self, tools: list[dict], cursor: Any) -> dict:
+        if not self.route.page_size:
+            return {"tools": tools}
+        if cursor is not None and not (isinstance(cursor, str) and cursor.isdigit()):
+            raise InvalidCursor(f"invalid cursor {cursor!r}")
+        start = int(cursor or 0)
+        end = start + self.route.page_size
+        return {"tools": tools[start:end], **({"nextCursor": str(end)} if end < len(tools) else {})}
 
 
-def build_app(routes: list[FrontRoute]) -> Starlette:
-    """One Starlette app: a stateful SSE MCP endpoint per route path; anything else is 404."""
-    security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
-    managers = [StreamableHTTPSessionManager(app=_route_server(route), json_response=False, stateless=False,
-                                             security_settings=security) for route in routes]
+class InvalidCursor(Exception):
+    """A tools/list cursor this front did not issue (-32602)."""
+
+
+def build_app(routes: list[FrontRoute | AggregateRoute]) -> Starlette:
+    """One Starlette app: an MCP endpoint per route path; anything else is 404."""
+    endpoints = [RouteEndpoint(route.as_aggregate() if isinstance(route, FrontRoute) else route) for route in routes]
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        async with contextlib.AsyncExitStack() as stack:
-            for manager in managers:
-                await stack.enter_async_context(manager.run())
+        try:
             yield
+        finally:
+            for endpoint in endpoints:
+                await endpoint.close_all()
 
-    return Starlette(routes=[Route(route.path, endpoint=DeniedCallFilter(StreamableHTTPASGIApp(manager),
-                                                                         route.denied_tools))
-                             for route, manager in zip(routes, managers)],
-                     lifespan=lifespan)
+    return Starlette(routes=[Route(endpoint.route.path, endpoint=endpoint.handle, methods=["GET", "POST", "DELETE"])
+                             for endpoint in endpoints], lifespan=lifespan)
 
 
 class GatewayFront:
     """Runs `build_app(routes)` with uvicorn in a background thread on a free 127.0.0.1 port."""
 
-    def __init__(self, routes: list[FrontRoute]):
+    def __init__(self, routes: list[FrontRoute | AggregateRoute]):
         self.routes = routes
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -157,7 +157,8 @@ def test_stopped_server_fails_its_route_only(front, tmp_path):
     done = run_failing(tmp_path, front.url, [plan_entry("slack"), plan_entry("github", "stopped")])
     assert " PASS " in table_row(done.stdout, "slack")
     row = table_row(done.stdout, "stopped")
-    assert " FAIL " in row and "tools/list failed: upstream" in row and "unavailable" in row
+    # like agentgateway, the front initializes the upstream when the client initializes (FailClosed)
+    assert " FAIL " in row and "initialize failed: target stopped failed to initialize: ConnectError" in row
     assert "2 routes: 1 passed, 1 failed (stopped)" in done.stdout
 
 

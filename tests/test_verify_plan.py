@@ -54,8 +54,70 @@ def test_malformed_plans_name_the_entry_and_key(data, message):
 
 
 def test_second_entry_is_named_by_index_and_name():
-    with pytest.raises(PlanError, match=r"plan entry 1 \('slack'\): missing key\(s\) 'probe'"):
-        parse_plan([GOOD, entry(name="slack", path="/mcp/slack", probe=None)])
+    with pytest.raises(PlanError, match=r"plan entry 1 \('slack'\): missing key\(s\) 'expectedTools'"):
+        parse_plan([GOOD, entry(name="slack", path="/mcp/slack", expectedTools=None)])
+
+
+def test_probe_is_optional_and_tools_match_defaults_to_exact():
+    (route,) = parse_plan([entry(probe=None)])
+    assert route.probe_tool is None and route.probe_arguments == {}
+    assert route.tools_match == "exact" and route.targets == () and not route.prefixed
+    (route,) = parse_plan([entry(toolsMatch="atLeast")])
+    assert route.tools_match == "atLeast"
+
+
+AGGREGATE = {"name": "mcp-all", "path": "/mcp", "targets": ["github", "slack"], "toolsMatch": "exact",
+             "expectedTools": ["github_get_repo", "github_list_issues", "slack_list_channels"],
+             "deniedTools": ["github_delete_repo", "slack_delete_channel"],
+             "probe": {"tool": "slack_list_channels", "arguments": {}}}
+
+
+def aggregate(**changes):
+    data = {**AGGREGATE, **changes}
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def test_aggregated_entry_with_prefixed_names_parses():
+    (route,) = parse_plan([AGGREGATE])
+    assert route.prefixed and route.targets == ("github", "slack")
+    assert route.expected_tools == ("github_get_repo", "github_list_issues", "slack_list_channels")
+    assert route.denied_tools == ("github_delete_repo", "slack_delete_channel")
+    assert route.probe_tool == "slack_list_channels"
+
+
+def test_a_tool_name_may_contain_the_delimiter_after_the_target():
+    (route,) = parse_plan([aggregate(expectedTools=["github_get_repo_v2"], deniedTools=None, probe=None)])
+    assert route.expected_tools == ("github_get_repo_v2",)
+
+
+@pytest.mark.parametrize("data, message", [
+    ([entry(toolsMatch="subset")], "plan entry 0 ('github'): 'toolsMatch' must be one of exact, atLeast, got 'subset'"),
+    ([entry(toolsMatch=None, probe=None, targets="github")],
+     "plan entry 0 ('github'): 'targets' must be a list of non-empty strings"),
+    ([aggregate(targets=[])], "plan entry 0 ('mcp-all'): 'targets' must list at least one target"),
+    ([aggregate(targets=["github", "github"])], "'targets' lists github more than once"),
+    ([aggregate(targets=["git_hub", "slack"])], "'targets' has invalid target name(s) 'git_hub'"),
+    ([aggregate(targets=["GitHub", "slack"])], "'targets' has invalid target name(s) 'GitHub'"),
+    ([aggregate(expectedTools=["get_repo", "slack_list_channels"], probe=None)],
+     "plan entry 0 ('mcp-all'): 'expectedTools' name 'get_repo' is not '<target>_<tool>' with a target in "
+     "'targets' (github, slack)"),
+    ([aggregate(expectedTools=["jira_get_issue", "slack_list_channels"], probe=None)],
+     "'expectedTools' name 'jira_get_issue' is not '<target>_<tool>'"),
+    ([aggregate(expectedTools=["github_", "slack_list_channels"], probe=None)],
+     "'expectedTools' name 'github_' is not '<target>_<tool>'"),
+    ([aggregate(deniedTools=["delete_repo"])],
+     "plan entry 0 ('mcp-all'): 'deniedTools' name 'delete_repo' is not '<target>_<tool>'"),
+    ([aggregate(targets=["github"], expectedTools=["github_get_repo", "slack_list_channels"], deniedTools=None,
+                probe=None)],
+     "'expectedTools' name 'slack_list_channels' is not '<target>_<tool>' with a target in 'targets' (github)"),
+    ([aggregate(targets=["github"], expectedTools=["github_get_repo"], deniedTools=None,
+                probe={"tool": "slack_list_channels"})],
+     "'probe.tool' 'slack_list_channels' is not in 'expectedTools'"),
+])
+def test_malformed_new_keys_name_the_entry_and_key(data, message):
+    with pytest.raises(PlanError) as caught:
+        parse_plan(data)
+    assert message in str(caught.value)
 
 
 def test_plan_file_errors_name_the_file(tmp_path):

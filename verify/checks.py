@@ -1,4 +1,10 @@
-"""The checks for one route: reachable, MCP handshake, exact tool list, denied tools refused, probe call."""
+"""The checks for one route: reachable, MCP handshake, tool list, denied tools refused, probe call.
+
+The tool list must equal the plan's `expectedTools` (`toolsMatch: exact`) or contain them (`atLeast`). On an
+aggregated route (the plan lists `targets`), differences are reported per target, and a target whose tools are
+all gone is named as down: with failureMode FailOpen agentgateway silently skips a target that failed to
+initialize, so a missing target is the only sign of it.
+"""
 from __future__ import annotations
 
 import time
@@ -6,9 +12,10 @@ from dataclasses import dataclass, field
 
 from verify.mcp_client import ConnectFailed, HttpStatusError, JsonRpcError, McpError, McpHttpClient, NotMcpReply
 from verify.plan import RoutePlan
-from verify.tool_names import compare_tools, listed, visible_name
+from verify.tool_names import ToolDiff, compare_tools, diff_by_target, listed, visible_name
 
 HANDSHAKE = ("initialize", "notifications/initialized")
+PROBE_PASSED, PROBE_FAILED, PROBE_SKIPPED, PROBE_NOT_RUN = "passed", "failed", "skipped", "not_run"
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,14 @@ class RouteResult:
     tools: list[str] = field(default_factory=list)
     latency_ms: float = 0.0
     attempts: int = 1
+    tools_match: str = "exact"
+    targets: tuple[str, ...] = ()
+    missing_tools: list[str] = field(default_factory=list)
+    unexpected_tools: list[str] = field(default_factory=list)
+    extra_tools: list[str] = field(default_factory=list)  # listed, not planned, allowed by atLeast
+    targets_down: list[str] = field(default_factory=list)
+    probe: str = PROBE_NOT_RUN  # passed | failed | skipped (the plan has none) | not_run
+    notes: list[str] = field(default_factory=list)  # facts about a route that are not problems
 
     @property
     def passed(self) -> bool:
@@ -56,6 +71,8 @@ def describe_failure(exc: McpError, stage: str) -> Problem:
         return Problem("route_not_found", "route not found (HTTP 404 on initialize)")
     if status in (400, 404) and stage != "initialize":
         return Problem("session_rejected", f"session rejected: {exc}")
+    if isinstance(exc, JsonRpcError) and status >= 500:
+        return Problem("server_error", f"{stage} failed: {exc.message} (JSON-RPC {exc.code}, HTTP {status})")
     if isinstance(exc, JsonRpcError):
         if stage in HANDSHAKE:
             return Problem("session_rejected", f"session rejected: {stage} error {exc.code}: {exc.message}")
@@ -65,28 +82,57 @@ def describe_failure(exc: McpError, stage: str) -> Problem:
     return Problem("not_mcp", f"not an MCP endpoint: {exc}")
 
 
-def _tool_problems(route: RoutePlan, seen: list[str]) -> list[Problem]:
-    diff = compare_tools(route.expected_tools, seen)
-    denied_names = {visible_name(tool) for tool in route.denied_tools}
-    unexpected = [name for name in diff.unexpected if name not in denied_names]  # reported as denied below
+def _tool_problems(route: RoutePlan, result: RouteResult) -> list[Problem]:
+    """Compare the listed tools with the plan; fill the result's tool fields; return the problems."""
+    denied_listed = [tool for tool in route.denied_tools if listed(tool, result.tools)]  # reported as denied
+    diff = compare_tools(route.expected_tools, result.tools, route.tools_match, reported_elsewhere=denied_listed)
+    result.missing_tools, result.unexpected_tools = list(diff.missing), list(diff.unexpected)
+    result.extra_tools = list(diff.extra)
+    if diff.extra:
+        result.notes.append(f"extra tools allowed by atLeast: {', '.join(diff.extra)}")
+    if route.prefixed:
+        return _target_problems(route, result, diff)
     parts = []
     if diff.missing:
         parts.append(f"tools missing: {', '.join(diff.missing)}")
-    if unexpected:
-        parts.append(f"unexpected tools: {', '.join(unexpected)}")
+    if diff.unexpected:
+        parts.append(f"unexpected tools: {', '.join(diff.unexpected)}")
     return [Problem("tools_mismatch", "; ".join(parts))] if parts else []
 
 
+def _target_problems(route: RoutePlan, result: RouteResult, diff: ToolDiff) -> list[Problem]:
+    """An aggregated route's differences, one problem per target (and one for names without a prefix)."""
+    per_target, unprefixed = diff_by_target(diff, route.expected_tools, result.tools, route.targets)
+    problems = []
+    for part in per_target:
+        label = f"target {part.target}" if part.known else f"target {part.target} (not in the plan's targets)"
+        if part.down:
+            result.targets_down.append(part.target)
+            problems.append(Problem("target_down", f"{label}: all {len(part.missing)} tools missing "
+                                                   f"({', '.join(part.missing)}): the target looks down or failed "
+                                                   "to initialize (failureMode FailOpen skips such a target)"))
+            continue
+        details = ([f"tools missing {', '.join(part.missing)}"] if part.missing else []) + \
+                  ([f"unexpected tools {', '.join(part.unexpected)}"] if part.unexpected else [])
+        problems.append(Problem("tools_mismatch", f"{label}: {'; '.join(details)}"))
+    if unprefixed:
+        problems.append(Problem("tools_mismatch", f"unexpected tools without a '<target>_' prefix: "
+                                                  f"{', '.join(unprefixed)}"))
+    return problems
+
+
 def _denied_problems(client: McpHttpClient, route: RoutePlan, seen: list[str]) -> list[Problem]:
+    """A denied tool must be neither listed nor callable: its call (by the visible name) must be refused with
+    HTTP 4xx or a JSON-RPC error, as agentgateway does (HTTP 400 + -32602 "Unknown tool")."""
     problems = []
     for tool in route.denied_tools:
         if listed(tool, seen):  # already exposed: do not also call a dangerous tool
             problems.append(Problem("denied_tool_listed", f"denied tool listed: {tool}"))
             continue
         try:
-            client.call_tool(visible_name(tool), {})
+            result = client.call_tool(visible_name(tool), {})
         except JsonRpcError:
-            continue  # refused, as agentgateway does (HTTP 400 + -32602 "Unknown tool")
+            continue
         except HttpStatusError as exc:
             if 400 <= exc.status < 500:
                 continue
@@ -94,7 +140,9 @@ def _denied_problems(client: McpHttpClient, route: RoutePlan, seen: list[str]) -
         except McpError as exc:
             problems.append(Problem("denied_tool_callable", f"denied tool {tool}: call was not refused ({exc})"))
         else:
-            problems.append(Problem("denied_tool_callable", f"denied tool callable: {tool}"))
+            answer = f"the server answered: {_result_text(result)}" if result.get("isError") else "it ran"
+            problems.append(Problem("denied_tool_callable", f"denied tool callable: {tool} (the call was not "
+                                                            f"refused; {answer})"))
     return problems
 
 
@@ -104,26 +152,35 @@ def _result_text(result: dict) -> str:
     return " ".join(" ".join(texts).split())[:200] or "no message"
 
 
-def _probe_problems(client: McpHttpClient, route: RoutePlan, seen: list[str]) -> list[Problem]:
+def _probe_problems(client: McpHttpClient, route: RoutePlan, result: RouteResult) -> list[Problem]:
+    """Call the plan's probe tool (if any) and set `result.probe`."""
     tool = route.probe_tool
-    if not listed(tool, seen):
+    if tool is None:
+        result.probe = PROBE_SKIPPED
+        result.notes.append("no probe in the plan: tool call skipped")
+        return []
+    if not listed(tool, result.tools):
         return []  # already reported as missing
+    result.probe = PROBE_FAILED
     try:
-        result = client.call_tool(visible_name(tool), route.probe_arguments)
+        answer = client.call_tool(visible_name(tool), route.probe_arguments)
     except JsonRpcError as exc:
         return [Problem("probe_failed", f"probe {tool} failed: {exc.message} (JSON-RPC {exc.code})")]
     except McpError as exc:
         return [Problem("probe_failed", f"probe {tool} failed: {describe_failure(exc, 'tools/call').detail}")]
-    if result.get("isError"):
-        return [Problem("probe_failed", f"probe {tool} failed: {_result_text(result)}")]
-    if not isinstance(result.get("content"), list) or not result["content"]:
+    if answer.get("isError"):
+        return [Problem("probe_failed", f"probe {tool} failed: {_result_text(answer)}")]
+    if not isinstance(answer.get("content"), list) or not answer["content"]:
         return [Problem("probe_failed", f"probe {tool} returned no content")]
+    result.probe = PROBE_PASSED
     return []
 
 
 def check_route(gateway_url: str, route: RoutePlan, timeout: float = 10.0) -> RouteResult:
     """Run every check against one route and collect its problems (none means it passed)."""
-    result = RouteResult(name=route.name, path=route.path, url=route_url(gateway_url, route.path))
+    result = RouteResult(name=route.name, path=route.path, url=route_url(gateway_url, route.path),
+                         tools_match=route.tools_match, targets=route.targets,
+                         probe=PROBE_NOT_RUN if route.probe_tool else PROBE_SKIPPED)
     started = time.monotonic()
     stage = "initialize"
     try:
@@ -131,9 +188,13 @@ def check_route(gateway_url: str, route: RoutePlan, timeout: float = 10.0) -> Ro
             client.initialize()
             stage = "tools/list"
             result.tools = [str(tool.get("name")) for tool in client.list_tools() if isinstance(tool, dict)]
-            result.problems = (_tool_problems(route, result.tools) + _denied_problems(client, route, result.tools)
-                               + _probe_problems(client, route, result.tools))
+            result.problems = (_tool_problems(route, result) + _denied_problems(client, route, result.tools)
+                               + _probe_problems(client, route, result))
     except McpError as exc:
-        result.problems = [describe_failure(exc, getattr(exc, "method", stage))]
+        problem = describe_failure(exc, getattr(exc, "method", stage))
+        if route.prefixed and stage == "initialize" and problem.kind != "route_not_found":
+            problem = Problem(problem.kind, f"{problem.detail} (an aggregated route with failureMode FailClosed "
+                                            "fails to initialize when any of its targets does)")
+        result.problems = [problem]
     result.latency_ms = (time.monotonic() - started) * 1000
     return result

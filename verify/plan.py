@@ -4,19 +4,32 @@ A plan is a JSON list of routes::
 
     [{"name": "github", "path": "/mcp/github",
       "expectedTools": ["get_repo", ...], "deniedTools": ["delete_repo"],
-      "probe": {"tool": "get_repo", "arguments": {"repo": "octo/demo"}}}]
+      "probe": {"tool": "get_repo", "arguments": {"repo": "octo/demo"}}},
+     {"name": "mcp-all", "path": "/mcp", "targets": ["github", "slack"], "toolsMatch": "exact",
+      "expectedTools": ["github_get_repo", "slack_list_channels", ...], "deniedTools": ["github_delete_repo"]}]
+
+Tool names are the names a client sees. `probe` is optional (no probe: the call is skipped, the list checks
+still run). `toolsMatch` is `exact` (default: the listed tools are exactly `expectedTools`) or `atLeast`
+(extra listed tools are allowed). `targets` is present only when the route prefixes tool names (an aggregated
+route): every name in expectedTools, deniedTools and probe.tool is then `<target>_<tool>` with a listed target.
 
 Every problem raises PlanError with a message that names the entry and the key.
 """
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REQUIRED_KEYS = ("name", "path", "expectedTools", "probe")
-OPTIONAL_KEYS = ("deniedTools",)
+from verify.tool_names import DELIMITER, split_prefixed
+
+REQUIRED_KEYS = ("name", "path", "expectedTools")
+OPTIONAL_KEYS = ("deniedTools", "probe", "toolsMatch", "targets")
+TOOLS_MATCH = ("exact", "atLeast")
+# agentgateway's MCP target names (a Gateway API SectionName): lower case, '-', '.'; never the '_' delimiter
+TARGET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 PULUMI_TIMEOUT = 120
 
 
@@ -31,9 +44,16 @@ class RoutePlan:
     name: str
     path: str
     expected_tools: tuple[str, ...]
-    probe_tool: str
+    probe_tool: str | None = None
     probe_arguments: dict = field(default_factory=dict)
     denied_tools: tuple[str, ...] = ()
+    tools_match: str = "exact"
+    targets: tuple[str, ...] = ()
+
+    @property
+    def prefixed(self) -> bool:
+        """True when the route shows tools as `<target>_<tool>` (an aggregated route)."""
+        return bool(self.targets)
 
 
 def _string_list(entry: str, key: str, value: object) -> tuple[str, ...]:
@@ -68,7 +88,21 @@ def _route(index: int, raw: object) -> RoutePlan:
     both = sorted(set(expected) & set(denied))
     if both:
         raise PlanError(f"{entry}: {', '.join(both)} cannot be both in 'expectedTools' and 'deniedTools'")
-    probe = raw["probe"]
+    probe_tool, arguments = _probe(entry, raw.get("probe"), expected)
+    tools_match = raw.get("toolsMatch", "exact")
+    if tools_match not in TOOLS_MATCH:
+        raise PlanError(f"{entry}: 'toolsMatch' must be one of {', '.join(TOOLS_MATCH)}, got {tools_match!r}")
+    targets = _targets(entry, raw["targets"]) if "targets" in raw else ()
+    if targets:  # probe.tool is one of expectedTools, so it is checked with them
+        _check_prefixed(entry, targets, (("expectedTools", expected), ("deniedTools", denied)))
+    return RoutePlan(name=name, path=path, expected_tools=expected, probe_tool=probe_tool,
+                     probe_arguments=arguments, denied_tools=denied, tools_match=tools_match, targets=targets)
+
+
+def _probe(entry: str, probe: object, expected: tuple[str, ...]) -> tuple[str | None, dict]:
+    """The probe tool and its arguments; (None, {}) when the entry has no probe."""
+    if probe is None:
+        return None, {}
     if not isinstance(probe, dict) or not isinstance(probe.get("tool"), str) or not probe["tool"]:
         raise PlanError(f"{entry}: 'probe' must be an object with a non-empty string 'tool', got {probe!r}")
     unknown_probe = sorted(set(probe) - {"tool", "arguments"})
@@ -80,8 +114,29 @@ def _route(index: int, raw: object) -> RoutePlan:
         raise PlanError(f"{entry}: 'probe.arguments' must be an object, got {arguments!r}")
     if probe["tool"] not in expected:
         raise PlanError(f"{entry}: 'probe.tool' {probe['tool']!r} is not in 'expectedTools'")
-    return RoutePlan(name=name, path=path, expected_tools=expected, probe_tool=probe["tool"],
-                     probe_arguments=arguments, denied_tools=denied)
+    return probe["tool"], arguments
+
+
+def _targets(entry: str, value: object) -> tuple[str, ...]:
+    targets = _string_list(entry, "targets", value)
+    if not targets:
+        raise PlanError(f"{entry}: 'targets' must list at least one target (leave it out when tool names "
+                        "are not prefixed)")
+    bad = [target for target in targets if not TARGET_NAME.match(target)]
+    if bad:
+        raise PlanError(f"{entry}: 'targets' has invalid target name(s) {', '.join(map(repr, bad))} (lower-case "
+                        f"letters, digits, '-' and '.'; no {DELIMITER!r}, which separates target and tool)")
+    return targets
+
+
+def _check_prefixed(entry: str, targets: tuple[str, ...], names: tuple[tuple[str, tuple[str, ...]], ...]) -> None:
+    """Every tool name of a prefixed route must be `<target>_<tool>` with `<target>` in `targets`."""
+    for key, values in names:
+        for name in values:
+            parts = split_prefixed(name)
+            if parts is None or parts[0] not in targets:
+                raise PlanError(f"{entry}: '{key}' name {name!r} is not '<target>{DELIMITER}<tool>' with a target "
+                                f"in 'targets' ({', '.join(targets)})")
 
 
 def parse_plan(data: object) -> list[RoutePlan]:

@@ -19,8 +19,9 @@ def summary_line(results: Sequence[RouteResult], elapsed: float) -> str:
 
 
 def _row(result: RouteResult) -> tuple[str, ...]:
+    """A failing route shows its reason; a passing one its notes (no probe, extra tools), or '-'."""
     return (result.name, result.path, "PASS" if result.passed else "FAIL", str(len(result.tools)),
-            f"{result.latency_ms:.0f}ms", result.reason or "-")
+            f"{result.latency_ms:.0f}ms", result.reason or "; ".join(result.notes) or "-")
 
 
 def render_table(results: Sequence[RouteResult], elapsed: float) -> str:
@@ -40,7 +41,10 @@ def report_dict(results: Sequence[RouteResult], gateway_url: str, elapsed: float
                     "failed": sum(not r.passed for r in results), "elapsedSeconds": round(elapsed, 3)},
         "routes": [{"name": r.name, "path": r.path, "url": r.url, "passed": r.passed, "tools": r.tools,
                     "latencyMs": round(r.latency_ms, 1), "attempts": r.attempts, "reason": r.reason,
-                    "problems": [{"kind": p.kind, "detail": p.detail} for p in r.problems]} for r in results],
+                    "problems": [{"kind": p.kind, "detail": p.detail} for p in r.problems],
+                    "toolsMatch": r.tools_match, "targets": list(r.targets), "missingTools": r.missing_tools,
+                    "unexpectedTools": r.unexpected_tools, "extraTools": r.extra_tools,
+                    "targetsDown": r.targets_down, "probe": r.probe, "notes": r.notes} for r in results],
     }
 
 
