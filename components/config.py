@@ -14,9 +14,10 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from types import MappingProxyType
+from typing import Any, Mapping, Optional
 
 from components.crds._base import DNS_LABEL, DNS_SUBDOMAIN
 
@@ -26,7 +27,8 @@ CODE_DIR = REPO_ROOT / "server_code"
 CORE_FILE = "mcp_core.py"
 
 DEFAULT_RESOURCES = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "128Mi"}}
-DEFAULT_GATEWAY = {"create": True, "name": "mcp-gateway", "namespace": "agentgateway-system", "port": 80}
+DEFAULT_GATEWAY = {"create": True, "name": "mcp-gateway", "namespace": "agentgateway-system", "port": 80,
+                   "serviceType": "ClusterIP"}
 DEFAULT_SERVERS = [{"name": "fetch"}, {"name": "github"}, {"name": "slack"}]
 
 # Project config key -> default. Must equal the `default:` of each key in Pulumi.yaml (tested).
@@ -37,8 +39,18 @@ PROJECT_DEFAULTS: dict[str, Any] = {
     "kubeContext": "",
     "gateway": DEFAULT_GATEWAY,
     "servers": DEFAULT_SERVERS,
+    "denyDangerousTools": True,
+    "secrets": {},
 }
-SERVER_KEYS = ("name", "path", "code", "replicas", "port", "image", "resources")
+SERVER_KEYS = ("name", "path", "code", "replicas", "port", "image", "resources",
+               "deniedTools", "allowedTools", "env", "secretEnv")
+# Data-plane Service types a created Gateway may get (AgentgatewayParameters spec.service.spec.type).
+GATEWAY_SERVICE_TYPES = ("ClusterIP", "LoadBalancer", "NodePort")
+SECRET_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+RESERVED_ENV = ("PORT", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "MCP_SESSION_KEY")  # set by the components
+SESSION_KEY_SECRET = "sessionKey"  # secrets.sessionKey: MCP_SESSION_KEY of code servers with replicas > 1
+SESSION_KEY_MIN_LENGTH = 16        # mcp_core refuses shorter keys
 SERVER_PORT_DEFAULT = 8080
 SERVER_REPLICAS_DEFAULT = 1
 
@@ -53,12 +65,42 @@ IMAGE_HELP = "a pinned image reference with a tag other than 'latest' or a diges
 
 
 class ConfigError(ValueError):
-    """Invalid stack configuration; `errors` lists every problem, each naming the key and the value."""
+    """Invalid stack configuration; `errors` lists every problem, each naming the key and the value (never the
+    value of a secret). `missing_secrets` names the referenced secrets that are not set (sorted; may be empty)."""
 
-    def __init__(self, errors: list[str]):
+    def __init__(self, errors: list[str], missing_secrets: tuple[str, ...] | list[str] = ()):
         self.errors = list(errors)
+        self.missing_secrets = sorted(set(missing_secrets))
         lines = "\n".join(f"  - {e}" for e in self.errors)
         super().__init__(f"invalid {PROJECT} stack configuration ({len(self.errors)} problem(s)):\n{lines}")
+
+
+class SecretValue:
+    """A secret config value. Its repr/str is `<secret>`, so it never shows up in errors, logs or reprs;
+    `reveal()` gives the value to the one place that needs it (the Kubernetes Secret, as a Pulumi secret)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        object.__setattr__(self, "_value", value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("SecretValue is immutable")
+
+    def reveal(self) -> str:
+        """The plain value."""
+        return self._value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SecretValue) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __repr__(self) -> str:
+        return "<secret>"
+
+    __str__ = __repr__
 
 
 @dataclass(frozen=True)
@@ -87,6 +129,12 @@ class ServerConfig:
     port: int
     image: str
     resources: ResourcesConfig
+    # Tool authorization at the gateway: a deny list, or (exclusive) an allow list; None means no allow list.
+    denied_tools: tuple[str, ...] = ()
+    allowed_tools: Optional[tuple[str, ...]] = None
+    # Extra container env: plain values, and env names mapped to names under the `secrets` config key.
+    env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    secret_env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -97,6 +145,7 @@ class GatewayConfig:
     name: str
     namespace: str
     port: int
+    service_type: str = "ClusterIP"  # of the data-plane Service the controller creates (only with create=True)
 
 
 @dataclass(frozen=True)
@@ -110,6 +159,8 @@ class FederationConfig:
     gateway: GatewayConfig
     servers: tuple[ServerConfig, ...]
     code_dir: Path
+    deny_dangerous_tools: bool = True
+    secrets: Mapping[str, SecretValue] = field(default_factory=lambda: MappingProxyType({}))
 
 
 class _Checker:
@@ -212,6 +263,63 @@ def _code_file(check: _Checker, key: str, value: Any, code_dir: Path) -> str | N
     return code
 
 
+def _tool_list(check: _Checker, key: str, value: Any) -> tuple[str, ...] | None:
+    """A list of distinct tool names (whether the server has them is checked against its catalog later)."""
+    if not isinstance(value, list):
+        check.fail(key, f"{value!r} is not a list of tool names")
+        return None
+    bad = [item for item in value if not isinstance(item, str) or not item]
+    if bad:
+        check.fail(key, f"{bad!r} are not tool names (non-empty strings)")
+        return None
+    duplicates = sorted({item for item in value if value.count(item) > 1})
+    if duplicates:
+        check.fail(key, f"{', '.join(duplicates)} listed more than once")
+        return None
+    return tuple(value)
+
+
+def _env_map(check: _Checker, key: str, value: Any, value_pattern: re.Pattern | None = None,
+             what: str = "") -> dict[str, str] | None:
+    """{ENV_NAME: string}: names are env names that the components do not set themselves."""
+    if not isinstance(value, Mapping):
+        check.fail(key, f"{value!r} is not an object of environment variables")
+        return None
+    result: dict[str, str] = {}
+    for name, item in value.items():
+        at = f"{key}.{name}"
+        if not isinstance(name, str) or not ENV_NAME.match(name):
+            check.fail(at, f"{name!r} is not an environment variable name (letters, digits, '_')")
+        elif name in RESERVED_ENV:
+            check.fail(at, f"{name!r} is set by the component ({', '.join(RESERVED_ENV)} are reserved)")
+        elif check.string(at, item, value_pattern, what) is not None:
+            result[name] = item
+    return result if len(result) == len(value) else None
+
+
+def _server_security(check: _Checker, key: str, entry: dict) -> dict | None:
+    """The tool-authorization and env keys of one server, as ServerConfig keyword arguments."""
+    denied = _tool_list(check, f"{key}.deniedTools", entry.get("deniedTools", []))
+    allowed = _tool_list(check, f"{key}.allowedTools", entry["allowedTools"]) if "allowedTools" in entry else ()
+    if "deniedTools" in entry and "allowedTools" in entry:
+        check.fail(f"{key}.allowedTools", "cannot be combined with deniedTools: use a deny list or an allow list")
+        allowed = None
+    elif allowed is not None and "allowedTools" in entry and not allowed:
+        check.fail(f"{key}.allowedTools", "is empty: it would hide every tool (remove the key to allow all)")
+        allowed = None
+    env = _env_map(check, f"{key}.env", entry.get("env", {}))
+    secret_env = _env_map(check, f"{key}.secretEnv", entry.get("secretEnv", {}), SECRET_NAME,
+                          "a name under the secrets key (a letter, then letters, digits or '_')")
+    if env is not None and secret_env is not None:
+        for name in sorted(set(env) & set(secret_env)):
+            check.fail(f"{key}.secretEnv.{name}", "is also set in env: set it in one of them")
+            secret_env = None
+    if None in (denied, allowed, env, secret_env):
+        return None
+    return {"denied_tools": denied, "allowed_tools": allowed if "allowedTools" in entry else None,
+            "env": MappingProxyType(env), "secret_env": MappingProxyType(secret_env)}
+
+
 def _server(check: _Checker, index: int, raw: Any, image: str | None, code_dir: Path) -> ServerConfig | None:
     key = f"servers[{index}]"
     entry = check.mapping(key, raw, SERVER_KEYS)
@@ -234,10 +342,11 @@ def _server(check: _Checker, index: int, raw: Any, image: str | None, code_dir: 
     server_image = check.string(f"{key}.image", entry["image"], IMAGE, IMAGE_HELP) \
         if "image" in entry else image
     resources = _resources(check, f"{key}.resources", entry.get("resources", DEFAULT_RESOURCES))
+    security = _server_security(check, key, entry)
     fields = (name, path, code, replicas, port, server_image, resources)
-    if any(f is None for f in fields):
+    if any(f is None for f in fields) or security is None:
         return None
-    return ServerConfig(*fields)  # type: ignore[arg-type]
+    return ServerConfig(*fields, **security)  # type: ignore[arg-type]
 
 
 def _gateway(check: _Checker, raw: Any) -> GatewayConfig | None:
@@ -249,9 +358,65 @@ def _gateway(check: _Checker, raw: Any) -> GatewayConfig | None:
               check.string("gateway.name", merged["name"], DNS_SUBDOMAIN, "a Kubernetes object name", 253),
               check.string("gateway.namespace", merged["namespace"], DNS_LABEL, _DNS_LABEL_HELP, 63),
               check.integer("gateway.port", merged["port"], 1, 65535))
-    if any(f is None for f in fields):
+    service_type = merged["serviceType"]
+    if service_type not in GATEWAY_SERVICE_TYPES:
+        check.fail("gateway.serviceType", f"{service_type!r} is not one of {', '.join(GATEWAY_SERVICE_TYPES)}")
+        service_type = None
+    elif "serviceType" in entry and fields[0] is False:
+        check.fail("gateway.serviceType", f"{service_type!r} only applies when gateway.create is true "
+                   "(an existing Gateway's Service is managed elsewhere)")
+        service_type = None
+    if any(f is None for f in fields) or service_type is None:
         return None
-    return GatewayConfig(*fields)  # type: ignore[arg-type]
+    return GatewayConfig(*fields, service_type=service_type)  # type: ignore[arg-type]
+
+
+def _secrets(check: _Checker, raw: Any) -> dict[str, SecretValue] | None:
+    """The `secrets` object. Values are never put into an error message."""
+    hint = "set each with: pulumi config set --secret --path 'secrets.<name>' <value>"
+    if not isinstance(raw, Mapping):
+        check.fail("secrets", f"is not an object of secret values ({hint})")
+        return None
+    result: dict[str, SecretValue] = {}
+    for name, value in raw.items():
+        if not isinstance(name, str) or not SECRET_NAME.match(name):
+            check.fail(f"secrets.{name}", "is not a secret name (a letter, then letters, digits or '_')")
+        elif not isinstance(value, str) or not value:
+            check.fail(f"secrets.{name}", f"is not a non-empty string (got {type(value).__name__}; {hint})")
+        else:
+            result[name] = SecretValue(value)
+    return result if len(result) == len(raw) else None
+
+
+def _set_command(name: str, value_hint: str = "<value>") -> str:
+    return f"pulumi config set --secret --path 'secrets.{name}' {value_hint}"
+
+
+def _secret_references(check: _Checker, servers: list[Optional[ServerConfig]],
+                       secrets: Mapping[str, SecretValue]) -> list[str]:
+    """Every secret a server references must be set; the session key when a code server runs > 1 replica.
+    Returns the names of the missing secrets."""
+    missing: list[str] = []
+    for index, server in enumerate(servers):
+        if server is None:
+            continue
+        for env_name, secret in server.secret_env.items():
+            if secret not in secrets:
+                missing.append(secret)
+                check.fail(f"servers[{index}].secretEnv.{env_name}",
+                           f"secret {secret!r} is not set; run: {_set_command(secret)}")
+    # Image servers (type 'image', issue 8) do not read MCP_SESSION_KEY; code servers are the default type.
+    replicated = [f"servers[{i}] ({s.name!r}, replicas {s.replicas})" for i, s in enumerate(servers)
+                  if s is not None and s.replicas > 1 and getattr(s, "type", "code") == "code"]
+    if replicated and SESSION_KEY_SECRET not in secrets:
+        missing.append(SESSION_KEY_SECRET)
+        check.fail(f"secrets.{SESSION_KEY_SECRET}",
+                   f"is required because {', '.join(replicated)} share MCP sessions across replicas; run: "
+                   f"{_set_command(SESSION_KEY_SECRET, f'<at least {SESSION_KEY_MIN_LENGTH} characters>')}")
+    key = secrets.get(SESSION_KEY_SECRET)
+    if key is not None and len(key.reveal()) < SESSION_KEY_MIN_LENGTH:
+        check.fail(f"secrets.{SESSION_KEY_SECRET}", f"is shorter than {SESSION_KEY_MIN_LENGTH} characters")
+    return missing
 
 
 def _duplicates(check: _Checker, raw_servers: list) -> None:
@@ -285,6 +450,9 @@ def parse_config(raw: Mapping[str, Any], code_dir: Path = CODE_DIR) -> Federatio
     image = check.string("image", values["image"], IMAGE, IMAGE_HELP)
     kube_context = check.string("kubeContext", values["kubeContext"])
     gateway = _gateway(check, values["gateway"])
+    deny_dangerous_tools = check.boolean("denyDangerousTools", values["denyDangerousTools"])
+    secrets = _secrets(check, values["secrets"])
+    missing_secrets: list[str] = []
     servers: list[ServerConfig] = []
     raw_servers = values["servers"]
     if not isinstance(raw_servers, list):
@@ -294,16 +462,20 @@ def parse_config(raw: Mapping[str, Any], code_dir: Path = CODE_DIR) -> Federatio
     else:
         parsed = [_server(check, i, entry, image, code_dir) for i, entry in enumerate(raw_servers)]
         _duplicates(check, raw_servers)
+        if secrets is not None:
+            missing_secrets = _secret_references(check, parsed, secrets)
         servers = [s for s in parsed if s is not None]
     if check.errors:
-        raise ConfigError(check.errors)
+        raise ConfigError(check.errors, missing_secrets)
     return FederationConfig(namespace=namespace, create_namespace=create_namespace, image=image,  # type: ignore
                             kube_context=kube_context or None, gateway=gateway, servers=tuple(servers),
-                            code_dir=code_dir)
+                            code_dir=code_dir, deny_dangerous_tools=deny_dangerous_tools,
+                            secrets=MappingProxyType(secrets or {}))
 
 
 # Keys whose value is structured: the CLI and the mocks hand them over as JSON text.
-_STRUCTURED_KEYS = ("gateway", "servers")
+_STRUCTURED_KEYS = ("gateway", "servers", "secrets")
+_SECRET_KEYS = ("secrets",)  # never echoed in an error
 
 
 def _decode(key: str, value: Any, errors: list[str]) -> Any:
@@ -311,7 +483,8 @@ def _decode(key: str, value: Any, errors: list[str]) -> Any:
         try:
             return json.loads(value)
         except json.JSONDecodeError as exc:
-            errors.append(f"{key}: {value!r} is not valid JSON ({exc.msg})")
+            shown = "<secret>" if key in _SECRET_KEYS else repr(value)
+            errors.append(f"{key}: {shown} is not valid JSON ({exc.msg})")
             return None
     return value
 
@@ -338,7 +511,7 @@ def load_config(code_dir: Path = CODE_DIR) -> FederationConfig:
     try:
         config = parse_config(raw, code_dir)
     except ConfigError as exc:
-        raise ConfigError(errors + exc.errors) from None
+        raise ConfigError(errors + exc.errors, exc.missing_secrets) from None
     if errors:
         raise ConfigError(errors)
     return config

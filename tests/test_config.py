@@ -65,6 +65,7 @@ def test_numbers_and_booleans_in_the_forms_the_cli_and_the_mocks_deliver():
         "createNamespace": "false",
         "kubeContext": "kind-x",
         "gateway": {"create": "false", "port": 8080.0},
+        "secrets": {"sessionKey": "k" * 16},
         "servers": [{"name": "github", "replicas": 2.0, "port": "9000"},
                     {"name": "slack", "replicas": "3", "path": "/tools/slack", "image": "python:3.12-slim",
                      "resources": {"limits": {"memory": "256Mi"}}}],
@@ -192,6 +193,7 @@ def runtime_config():
 def test_load_config_reads_the_engine_config_map(runtime_config):
     runtime_config({"mcp-federation:namespace": "tools", "mcp-federation:createNamespace": "false",
                     "mcp-federation:servers": json.dumps([{"name": "github", "replicas": 2}]),
+                    "mcp-federation:secrets": json.dumps({"sessionKey": "k" * 16}),
                     "kubernetes:context": "ignored-foreign-key"})
     config = load_config()
     assert (config.namespace, config.create_namespace) == ("tools", False)

@@ -214,7 +214,9 @@ def test_existing_gateway_and_namespace_are_referenced_not_declared(mocks):
 
 
 def test_per_server_settings_reach_the_objects(mocks):
-    declared = run_program(mocks, cli_config("dev", {"mcp-federation:namespace": "tools", "mcp-federation:servers": [
+    declared = run_program(mocks, cli_config("dev", {
+        "mcp-federation:namespace": "tools", "mcp-federation:secrets": {"sessionKey": "k" * 16},
+        "mcp-federation:servers": [
         {"name": "github", "path": "/gh", "replicas": 3, "port": 9090, "image": "python:3.12-slim",
          "resources": {"limits": {"memory": "256Mi"}}}]}))
     deployment = normalize_numbers(declared.one(DEPLOYMENT, "github").inputs)
