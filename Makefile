@@ -41,3 +41,7 @@ bench: venv  ## run every benchmark script in bench/ (about 2 minutes; prints ta
 	$(PY) bench/sdk_vs_mock.py
 	$(PY) bench/program_scaling.py
 	$(PY) bench/verifier_scaling.py
+
+.PHONY: render
+render: venv  ## write the Kubernetes objects of a stack as YAML files, offline (make render STACK=dev -> rendered/dev/)
+	$(PY) -m render --stack $(STACK) --out rendered/$(STACK)

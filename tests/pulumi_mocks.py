@@ -1,90 +1,18 @@
-"""Run the Pulumi program (or a component) under `pulumi.runtime.set_mocks`, without the CLI, and record what it declares.
+"""Pulumi mocks for the tests: the shared harness of render/harness.py, a pytest fixture, and the CLI's config.
 
-Follows ../shared/research/pulumi.md §2.6: `reset_options()` before `set_mocks` (no stack leaks between tests),
-`preview=False` (outputs resolve, so no `apply` is silently skipped), and the program runs inside
-`@pulumi.runtime.test`, which returns only after every registration RPC has finished.
+The harness (RecordingMocks, Declared, restart, run_awaited, run_declarations, run_program) and the config
+building (render/stack_config.py) are the ones the offline renderer (`python -m render`) uses, so the tests
+and the renderer run the program the same way.
 """
 from __future__ import annotations
 
-import json
-import runpy
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-import pulumi
-from pulumi.runtime.mocks import MockMonitor
 import pytest
-import yaml
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-PROJECT = "mcp-federation"
-K8S_PROVIDER_TYPE = "pulumi:providers:kubernetes"
-
-
-class RecordingMocks(pulumi.runtime.Mocks):
-    """Records every `new_resource` call; echoes inputs back as outputs and emulates auto-naming."""
-
-    def __init__(self) -> None:
-        self.created: list[pulumi.runtime.MockResourceArgs] = []
-        self.monitor = MockMonitor(self)  # keeps the URNs (MockResourceArgs has no parent)
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        self.created.append(args)
-        outputs = dict(args.inputs)
-        if args.typ.startswith("kubernetes:"):
-            metadata = dict(outputs.get("metadata") or {})
-            metadata.setdefault("name", f"{args.name}-1a2b3c4d")
-            outputs["metadata"] = metadata
-        return f"{args.name}_id", outputs
-
-    def call(self, args: pulumi.runtime.MockCallArgs):
-        return {}  # a plain dict: a (dict, None) tuple crashes MockMonitor.Invoke (pulumi.md §2.6 item 7)
-
-
-@dataclass
-class Declared:
-    """What one program run declared: every resource (in registration order) and the resolved stack outputs."""
-
-    resources: list[pulumi.runtime.MockResourceArgs]
-    urns: list[str]
-    outputs: dict[str, Any] = field(default_factory=dict)
-
-    def urn(self, resource: pulumi.runtime.MockResourceArgs) -> str:
-        """The URN of a recorded resource; its type part is `<parent type>$<type>` (mock monitor format)."""
-        found = [u for u in self.urns
-                 if u.rsplit("::", 1)[1] == resource.name and u.split("::")[2].split("$")[-1] == resource.typ]
-        assert len(found) == 1, f"no unique URN for {resource.typ} {resource.name!r}: {found}"
-        return found[0]
-
-    def parent_type(self, resource: pulumi.runtime.MockResourceArgs) -> str:
-        """The type token of the resource's parent, read from its URN."""
-        qualified = self.urn(resource).split("::")[2]
-        return qualified.rsplit("$", 1)[0] if "$" in qualified else ""
-
-    def of_type(self, typ: str) -> list[pulumi.runtime.MockResourceArgs]:
-        """The resources of one type token, e.g. `kubernetes:apps/v1:Deployment`."""
-        return [r for r in self.resources if r.typ == typ]
-
-    def one(self, typ: str, name: str) -> pulumi.runtime.MockResourceArgs:
-        """The resource of type `typ` whose Pulumi name is `name` (fails if there is not exactly one)."""
-        found = [r for r in self.of_type(typ) if r.name == name]
-        assert len(found) == 1, f"expected one {typ} named {name!r}, found {[r.name for r in self.of_type(typ)]}"
-        return found[0]
-
-    def kubernetes_objects(self) -> list[pulumi.runtime.MockResourceArgs]:
-        """Every Kubernetes object (not the provider, not components)."""
-        return [r for r in self.resources if r.typ.startswith("kubernetes:") and r.custom]
-
-
-def restart(recorder: RecordingMocks) -> RecordingMocks:
-    """Fresh runtime state (new root stack, no config) and an empty record, e.g. between two runs in one test."""
-    recorder.created.clear()
-    recorder.monitor = MockMonitor(recorder)
-    pulumi.runtime.reset_options()
-    pulumi.runtime.set_mocks(recorder, project=PROJECT, stack="dev", preview=False, monitor=recorder.monitor)
-    pulumi.runtime.set_all_config({})
-    return recorder
+from render.harness import (K8S_PROVIDER_TYPE, PROJECT, REPO_ROOT, Declared, RecordingMocks,  # noqa: F401
+                            restart, run_awaited, run_declarations, run_program)
+from render.stack_config import stack_config
 
 
 @pytest.fixture
@@ -93,88 +21,7 @@ def mocks() -> RecordingMocks:
     return restart(RecordingMocks())
 
 
-def _collect_resources(value: Any, found: dict[int, pulumi.Resource]) -> None:
-    """Every Resource reachable from `value`: itself, and the attributes of components (recursively)."""
-    if isinstance(value, pulumi.Resource):
-        if id(value) not in found:
-            found[id(value)] = value
-            if isinstance(value, pulumi.ComponentResource):
-                _collect_resources(vars(value), found)
-    elif isinstance(value, dict):
-        for item in value.values():
-            _collect_resources(item, found)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            _collect_resources(item, found)
-
-
-def run_awaited(mocks: RecordingMocks, declare: Callable[[], tuple[Any, Any]]) -> Declared:
-    """Run `declare()` to completion and return everything it declared.
-
-    `declare` returns `(roots, outputs)`: `roots` holds the resources it created (components are searched for
-    their children), `outputs` any value with Outputs. The run resolves `outputs` and waits on the URN of every
-    resource reachable from `roots` (pulumi.md §2.6 item 3); it fails if the mocks saw a resource that was not
-    among them, i.e. one whose registration nothing waited for.
-    """
-    return _run(mocks, declare, require_all_awaited=True)
-
-
-def run_declarations(mocks: RecordingMocks, declare: Callable[[], Any]) -> Declared:
-    """Run `declare()` (which declares resources) to completion; return everything recorded.
-
-    `declare` may return a value with Outputs (e.g. a dict): it is resolved before this returns. Completion
-    relies on `@pulumi.runtime.test` draining every registration RPC; prefer `run_awaited` for new tests.
-    """
-    return _run(mocks, lambda: ([], declare()), require_all_awaited=False)
-
-
-def _run(mocks: RecordingMocks, declare: Callable[[], tuple[Any, Any]], require_all_awaited: bool) -> Declared:
-    resolved: dict[str, Any] = {}
-    awaited: dict[int, pulumi.Resource] = {}
-
-    @pulumi.runtime.test
-    def program():
-        roots, outputs = declare()
-        _collect_resources(roots, awaited)
-        urns = [resource.urn for resource in awaited.values()]
-        return pulumi.Output.all(pulumi.Output.from_input(outputs), *urns).apply(
-            lambda values: resolved.update(outputs=values[0], urns=values[1:]))
-
-    program()
-    registered = mocks.monitor.get_registered_resources()
-    if require_all_awaited:
-        missing = sorted(set(registered) - set(resolved["urns"]))
-        assert not missing, f"declared but not reachable from the roots, so not awaited: {missing}"
-    return Declared(resources=list(mocks.created), urns=list(registered), outputs=resolved["outputs"] or {})
-
-
-def run_program(mocks: RecordingMocks, config: dict[str, str]) -> Declared:
-    """Run the real `__main__.py` with this flat `<ns>:<key>` -> string config; outputs are the stack outputs."""
-    pulumi.runtime.set_all_config(config)
-
-    def declare():
-        program_globals = runpy.run_path(str(REPO_ROOT / "__main__.py"), run_name="__main__")
-        return list(program_globals.values()), pulumi.runtime.settings.get_root_resource().outputs
-
-    return run_awaited(mocks, declare)
-
-
-def _config_string(value: Any) -> str:
-    """How the CLI hands a config value to the program: strings as-is, everything else as JSON."""
-    return value if isinstance(value, str) else json.dumps(value)
-
-
 def cli_config(stack: str = "dev", overrides: dict[str, Any] | None = None) -> dict[str, str]:
-    """The flat config the CLI would pass for `stack`: Pulumi.yaml defaults/values, then Pulumi.<stack>.yaml."""
-    project = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())
-    merged: dict[str, Any] = {}
-    for key, spec in (project.get("config") or {}).items():
-        full_key = key if ":" in key else f"{PROJECT}:{key}"
-        if isinstance(spec, dict) and ("default" in spec or "value" in spec):
-            merged[full_key] = spec.get("value", spec.get("default"))
-        elif not isinstance(spec, dict):
-            merged[full_key] = spec
-    stack_file = yaml.safe_load((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text()) or {}
-    merged.update(stack_file.get("config") or {})
-    merged.update(overrides or {})
-    return {key: _config_string(value) for key, value in merged.items()}
+    """The flat config the CLI would pass for `stack`: Pulumi.yaml defaults/values, then Pulumi.<stack>.yaml,
+    then `overrides`; `secure:` values are placeholders (render/stack_config.py)."""
+    return stack_config(stack, REPO_ROOT, overrides).values

@@ -1,0 +1,175 @@
+"""The flat config map the Pulumi CLI hands the program for one stack, built offline (no CLI, no backend).
+
+What the CLI does, and so what this does:
+* `Pulumi.yaml` `config:`: a project key (`namespace`) becomes `<project>:namespace` with its `default`; a key of
+  another namespace (`pulumi:disable-default-providers`) keeps its name and its `value`; a shorthand scalar is
+  the default/value itself.
+* `Pulumi.<stack>.yaml` (in `stackConfigDir` if the project sets it) overrides those; the legacy
+  `<ns>:config:<key>` form means `<ns>:<key>`.
+* Every value reaches the program as a string: strings as they are, everything else JSON-encoded.
+
+Secrets are never decrypted here: each `secure:` leaf is replaced by a placeholder (see `placeholder()`), and
+the key holding it is listed in `secret_keys`, as the CLI lists the keys it decrypted.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_FILE = "Pulumi.yaml"
+STACK_FILE = re.compile(r"^Pulumi\.(?P<stack>[^/]+)\.yaml$")
+SECRETS_KEY = "secrets"  # the project key whose object holds the named secrets (design contract)
+
+
+class StackConfigError(Exception):
+    """A project or stack file that cannot be used; the message names the file or the stack."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """The config of one stack as the program sees it, and where each secret was replaced by a placeholder."""
+
+    project: str
+    stack: str
+    values: dict[str, str]
+    secret_keys: tuple[str, ...] = ()
+    # "<ns>:<key>[.<sub>...]" -> why it holds a placeholder, e.g. "secure: in Pulumi.prod.yaml"
+    placeholders: dict[str, str] = field(default_factory=dict)
+
+
+def placeholder(path: str) -> str:
+    """The stand-in for the secret at config path `path`: obviously not real, long enough for any length check."""
+    return "render-placeholder-" + re.sub(r"[^A-Za-z0-9]+", "-", path).strip("-")
+
+
+def _read_yaml(path: Path, what: str) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise StackConfigError(f"cannot read the {what} {path}: {exc.strerror or exc}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise StackConfigError(f"the {what} {path} is not valid YAML: {exc}") from None
+
+
+def load_project(project_dir: Path = REPO_ROOT) -> dict:
+    """The parsed `Pulumi.yaml` of `project_dir` (it must have a `name`)."""
+    path = Path(project_dir) / PROJECT_FILE
+    project = _read_yaml(path, "project file")
+    if not isinstance(project, dict) or not isinstance(project.get("name"), str):
+        raise StackConfigError(f"the project file {path} has no 'name'")
+    return project
+
+
+def stack_dir(project_dir: Path, project: Mapping[str, Any]) -> Path:
+    """Where the `Pulumi.<stack>.yaml` files are: the project's `stackConfigDir`, else the project directory."""
+    return Path(project_dir) / str(project.get("stackConfigDir") or ".")
+
+
+def list_stacks(project_dir: Path = REPO_ROOT) -> list[str]:
+    """The names of the stacks that have a `Pulumi.<stack>.yaml`, sorted."""
+    directory = stack_dir(project_dir, load_project(project_dir))
+    found = (STACK_FILE.match(path.name) for path in directory.glob("Pulumi.*.yaml"))
+    return sorted(match["stack"] for match in found if match)
+
+
+def _project_values(project: Mapping[str, Any]) -> dict[str, Any]:
+    name = project["name"]
+    config = project.get("config") or {}
+    if not isinstance(config, dict):
+        raise StackConfigError(f"{PROJECT_FILE}: 'config' must be a mapping, got {config!r}")
+    values: dict[str, Any] = {}
+    for key, spec in config.items():
+        full_key = key if ":" in key else f"{name}:{key}"
+        if isinstance(spec, dict):
+            if "value" in spec:
+                values[full_key] = spec["value"]
+            elif "default" in spec:
+                values[full_key] = spec["default"]
+        else:
+            values[full_key] = spec
+    return values
+
+
+def _stack_key(key: Any, stack_file: Path) -> str:
+    parts = str(key).split(":")
+    if len(parts) == 3 and parts[1] == "config":
+        parts = [parts[0], parts[2]]
+    if len(parts) != 2 or not all(parts):
+        raise StackConfigError(f"{stack_file.name}: config key {key!r} must be '<namespace>:<name>' "
+                               "(e.g. mcp-federation:namespace)")
+    return ":".join(parts)
+
+
+def _is_secure(value: Any) -> bool:
+    return isinstance(value, dict) and list(value) == ["secure"] and isinstance(value["secure"], str)
+
+
+def _replace_secure(value: Any, path: str, found: list[str]) -> Any:
+    """`value` with every `secure:` leaf replaced by its placeholder; the leaves' paths are added to `found`."""
+    if _is_secure(value):
+        found.append(path)
+        return placeholder(path)
+    if isinstance(value, dict):
+        return {key: _replace_secure(item, f"{path}.{key}", found) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_replace_secure(item, f"{path}[{index}]", found) for index, item in enumerate(value)]
+    return value
+
+
+def config_string(value: Any) -> str:
+    """How the CLI hands a config value to the program: strings as they are, everything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def stack_config(stack: str, project_dir: Path = REPO_ROOT,
+                 overrides: Mapping[str, Any] | None = None) -> StackConfig:
+    """The config the CLI would pass for `stack`: Pulumi.yaml defaults/values, then Pulumi.<stack>.yaml, then
+    `overrides` (flat `<ns>:<key>` -> value, for tests). Raises StackConfigError naming the file or the stack."""
+    project = load_project(project_dir)
+    stack_file = stack_dir(project_dir, project) / f"Pulumi.{stack}.yaml"
+    if not stack_file.is_file():
+        existing = ", ".join(list_stacks(project_dir)) or "none"
+        raise StackConfigError(f"unknown stack {stack!r}: there is no {stack_file.name} "
+                               f"in {stack_file.parent} (existing stacks: {existing})")
+    document = _read_yaml(stack_file, "stack file") or {}
+    if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
+        raise StackConfigError(f"the stack file {stack_file} must be a mapping with a 'config' mapping")
+    merged = _project_values(project)
+    placeholders: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, value in (document.get("config") or {}).items():
+        full_key = _stack_key(key, stack_file)
+        found: list[str] = []
+        merged[full_key] = _replace_secure(value, full_key, found)
+        if found:
+            secret_keys.append(full_key)
+            placeholders.update({path: f"secure: value in {stack_file.name}" for path in found})
+    merged.update(overrides or {})
+    return StackConfig(project=project["name"], stack=stack,
+                       values={key: config_string(value) for key, value in merged.items()},
+                       secret_keys=tuple(sorted(secret_keys)), placeholders=placeholders)
+
+
+def with_secret_placeholders(config: StackConfig, names: list[str], reason: str) -> StackConfig:
+    """`config` plus a placeholder for each named secret under `<project>:secrets` (e.g. secrets the program
+    reported as referenced but unset)."""
+    key = f"{config.project}:{SECRETS_KEY}"
+    current = json.loads(config.values[key]) if key in config.values else {}
+    if not isinstance(current, dict):
+        raise StackConfigError(f"{key} must be an object of named secrets, got {current!r}")
+    placeholders = dict(config.placeholders)
+    for name in names:
+        path = f"{key}.{name}"
+        current[name] = placeholder(path)
+        placeholders[path] = reason
+    return StackConfig(project=config.project, stack=config.stack,
+                       values={**config.values, key: json.dumps(current)},
+                       secret_keys=tuple(sorted({*config.secret_keys, key})), placeholders=placeholders)
