@@ -10,7 +10,7 @@ import pulumi_kubernetes as k8s
 
 from .config import CORE_FILE, DEFAULT_RESOURCES
 from .workload import (PORT_NAME, container_security_context, env_vars, hardened_pod_spec, mcp_service,
-                       server_deployment, server_labels)
+                       server_deployment, server_labels, server_probes)
 
 CODE_MOUNT = "/app"
 HEALTH_PATH = "/healthz"
@@ -57,9 +57,7 @@ def _container(args: McpServerArgs) -> k8s.core.v1.ContainerArgs:
         command=["python", f"{CODE_MOUNT}/{args.code_file}"],
         env=env_vars(env),
         ports=[k8s.core.v1.ContainerPortArgs(name=PORT_NAME, container_port=args.port, protocol="TCP")],
-        readiness_probe=k8s.core.v1.ProbeArgs(**probe, period_seconds=5, timeout_seconds=2, failure_threshold=3),
-        liveness_probe=k8s.core.v1.ProbeArgs(**probe, initial_delay_seconds=5, period_seconds=10,
-                                             timeout_seconds=2, failure_threshold=3),
+        **server_probes(probe),
         resources=k8s.core.v1.ResourceRequirementsArgs(requests=dict(args.resources["requests"]),
                                                        limits=dict(args.resources["limits"])),
         security_context=container_security_context(),

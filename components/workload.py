@@ -31,6 +31,15 @@ def env_vars(env: Mapping[str, EnvValue]) -> list[k8s.core.v1.EnvVarArgs]:
             else k8s.core.v1.EnvVarArgs(name=key, value_from=value) for key, value in env.items()]
 
 
+def server_probes(handler: Mapping[str, object]) -> dict[str, k8s.core.v1.ProbeArgs]:
+    """Readiness and liveness probes (ContainerArgs keyword arguments) with one handler, e.g.
+    `{"http_get": HTTPGetActionArgs(...)}` or `{"tcp_socket": TCPSocketActionArgs(...)}`."""
+    return {"readiness_probe": k8s.core.v1.ProbeArgs(**handler, period_seconds=5, timeout_seconds=2,
+                                                     failure_threshold=3),
+            "liveness_probe": k8s.core.v1.ProbeArgs(**handler, initial_delay_seconds=5, period_seconds=10,
+                                                    timeout_seconds=2, failure_threshold=3)}
+
+
 def container_security_context() -> k8s.core.v1.SecurityContextArgs:
     """The container half of the hardening: non-root, read-only root filesystem, no escalation, no capabilities."""
     return k8s.core.v1.SecurityContextArgs(
