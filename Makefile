@@ -45,3 +45,14 @@ bench: venv  ## run every benchmark script in bench/ (about 2 minutes; prints ta
 .PHONY: render
 render: venv  ## write the Kubernetes objects of a stack as YAML files, offline (make render STACK=dev -> rendered/dev/)
 	$(PY) -m render --stack $(STACK) --out rendered/$(STACK)
+
+.PHONY: kind-up kind-down dev-up
+kind-up:  ## local kind cluster mcp-federation + Gateway API v1.6.0 CRDs + agentgateway v1.4.1 (Helm); idempotent
+	scripts/kind-up.sh
+
+kind-down:  ## delete the local kind cluster (the local Pulumi state in .pulumi-state is kept)
+	scripts/kind-down.sh
+
+dev-up: venv  ## one command: kind-up, then pulumi up of the dev stack (local file backend) and verify every route
+	scripts/kind-up.sh
+	scripts/deploy.sh dev
