@@ -16,13 +16,15 @@ import json
 import os
 import re
 import secrets
+import selectors
 import signal
 import socket
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from functools import lru_cache
+from http import HTTPStatus
 from typing import Any, Callable, Mapping, Sequence
 
 SUPPORTED_PROTOCOL_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
@@ -38,6 +40,8 @@ MCP_PATH = "/mcp"
 HEALTH_PATH = "/healthz"
 SESSION_HEADER = "Mcp-Session-Id"
 VERSION_HEADER = "MCP-Protocol-Version"
+_SESSION_KEY = SESSION_HEADER.lower()  # header names arrive lower-cased (see parse_head)
+_VERSION_KEY = VERSION_HEADER.lower()
 DISCOVER_METHOD = "server/discover"
 
 
@@ -201,9 +205,12 @@ def schema_errors(value: Any, schema: dict, where: str = "") -> list[str]:
     return errors
 
 
+_STABLE_ENCODER = json.JSONEncoder(sort_keys=True, default=str)  # built once: json.dumps(**kw) builds one per call
+
+
 def stable_int(*parts: Any, upper: int) -> int:
     """A deterministic pseudo-random integer in [0, upper) derived from `parts` (mock data generator)."""
-    digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).digest()
+    digest = hashlib.sha256(_STABLE_ENCODER.encode(parts).encode()).digest()
     return int.from_bytes(digest[:8], "big") % upper
 
 
@@ -214,11 +221,13 @@ class SessionTokens:
 
     Any process holding the same key (and serving the same `audience`, i.e. server name) accepts a
     token until it expires. Revocation (DELETE) is recorded only in this process: other replicas keep
-    accepting a deleted token until its TTL runs out.
+    accepting a deleted token until its TTL runs out. Tokens whose signature checked out are remembered
+    (bounded), so a session's later requests skip the HMAC; expiry is still checked on every request.
     """
 
     MAX_CLOCK_SKEW = 300  # seconds a token's issue time may lie in the future (replica clocks differ)
     MAX_REVOKED = 100_000
+    MAX_REMEMBERED = 10_000
 
     def __init__(self, key: bytes, audience: str, ttl_seconds: int, clock: Callable[[], float] = time.time):
         self._key = key
@@ -226,6 +235,7 @@ class SessionTokens:
         self._ttl = ttl_seconds
         self._clock = clock
         self._revoked: dict[str, float] = {}   # token -> time after which it expires anyway
+        self._signed: dict[str, int] = {}      # token with a valid signature -> its issue time
         self._lock = threading.Lock()
 
     def _mac(self, issued: str, nonce: str) -> str:
@@ -238,15 +248,26 @@ class SessionTokens:
         nonce = secrets.token_hex(16)
         return f"v1.{issued}.{nonce}.{self._mac(issued, nonce)}"
 
-    def _expiry(self, token: str) -> float | None:
-        """The token's expiry time if it is well-formed, correctly signed and not expired, else None."""
+    def _issued_at(self, token: str) -> int | None:
+        """The token's issue time if it is well-formed and signed with our key, else None."""
         parts = token.split(".")
         if len(parts) != 4 or parts[0] != "v1" or len(token) > 200:
             return None
         _, issued, nonce, mac = parts
         if not hmac.compare_digest(mac, self._mac(issued, nonce)):
             return None
-        issued_at = int(issued, 16)  # the MAC proves we wrote it, so it is valid hex
+        return int(issued, 16)  # the MAC proves we wrote it, so it is valid hex
+
+    def _expiry(self, token: str) -> float | None:
+        """The token's expiry time if it is well-formed, correctly signed and not expired, else None."""
+        issued_at = self._signed.get(token)
+        if issued_at is None:
+            issued_at = self._issued_at(token)
+            if issued_at is None:
+                return None
+            if len(self._signed) >= self.MAX_REMEMBERED:
+                self._signed.clear()
+            self._signed[token] = issued_at
         now = self._clock()
         if issued_at > now + self.MAX_CLOCK_SKEW or now >= issued_at + self._ttl:
             return None
@@ -276,6 +297,7 @@ class SessionTokens:
             return True
 
 
+@lru_cache(maxsize=4096)
 def session_fingerprint(token: str | None) -> str | None:
     """A short, non-secret tag for a session id, for logs (the id itself is a bearer credential)."""
     return hashlib.sha256(token.encode()).hexdigest()[:12] if token else None
@@ -346,7 +368,7 @@ class McpApp:
             # dual-era client (sending MCP-Protocol-Version: 2026-07-28) sees "unknown method" and falls back.
             return _error_reply(200, request_id, METHOD_NOT_FOUND, f"Method not found: {method}", log=log)
 
-        version = headers.get(VERSION_HEADER)
+        version = headers.get(_VERSION_KEY)
         if version is not None and version not in SUPPORTED_PROTOCOL_VERSIONS:
             reply = _error_reply(400, request_id, INVALID_REQUEST,
                                  f"Bad Request: unsupported {VERSION_HEADER} header {version!r}",
@@ -359,7 +381,7 @@ class McpApp:
             reply.log.update(log)
             return reply
 
-        session = headers.get(SESSION_HEADER)
+        session = headers.get(_SESSION_KEY)
         if not session:
             reply = _error_reply(400, request_id, INVALID_REQUEST,
                                  f"Bad Request: missing {SESSION_HEADER} header; send initialize first")
@@ -375,7 +397,7 @@ class McpApp:
 
     def handle_delete(self, headers: Mapping[str, str]) -> Reply:
         """End the session named in the header (in this process; see SessionTokens)."""
-        session = headers.get(SESSION_HEADER)
+        session = headers.get(_SESSION_KEY)
         if not session:
             return _error_reply(400, None, INVALID_REQUEST, f"Bad Request: missing {SESSION_HEADER} header")
         if not self.tokens.revoke(session):
@@ -481,210 +503,497 @@ class McpApp:
             except ToolError as exc:
                 reply = self._result(request_id, _tool_error(str(exc)), tool_error="tool_error")
             else:
-                text = json.dumps(structured, sort_keys=True, ensure_ascii=False)
+                text = _TEXT_ENCODER.encode(structured)
                 reply = self._result(request_id, {"content": [{"type": "text", "text": text}],
                                                   "structuredContent": structured, "isError": False})
         reply.log.update(log)
         return reply
 
 
+_TEXT_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+
+
 def _tool_error(message: str) -> dict:
     return {"content": [{"type": "text", "text": message}], "isError": True}
 
 
-# --------------------------------------------------------------------------- HTTP
+# --------------------------------------------------------------------------- HTTP: log, request parsing
 
 class JsonLog:
-    """Writes one JSON object per line to a stream (stdout), thread-safe."""
+    """One JSON object per line to a stream (stdout). Lines are buffered until `flush`, which the event loop
+    calls once per turn, so a burst of requests costs one write."""
 
     def __init__(self, server: str, stream=None):
         self.server = server
         self.stream = stream or sys.stdout
-        self._lock = threading.Lock()
+        self._lines: list[str] = []
+        self._second = -1
+        self._stamp = ""
 
     def write(self, **fields: Any) -> None:
         """Log one event; None values are dropped."""
-        record = {"ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + "Z", "server": self.server}
+        now = int(time.time())
+        if now != self._second:
+            self._second, self._stamp = now, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+        record = {"ts": self._stamp, "server": self.server}
         record.update((k, v) for k, v in fields.items() if v is not None)
-        line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
-        with self._lock:
-            self.stream.write(line)
+        self._lines.append(_LOG_ENCODER.encode(record) + "\n")
+
+    def flush(self) -> None:
+        """Write the buffered lines."""
+        if self._lines:
+            lines = self._lines
+            self._lines = []  # a line added now by a signal handler goes into the next flush
+            self.stream.write("".join(lines))
             self.stream.flush()
 
 
-class BodyError(Exception):
-    """The request body could not be read; carries the HTTP status to answer with."""
+_LOG_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+_BODY_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+MAX_HEADER_BYTES = 64 * 1024
+_HTTP_VERSIONS = {"HTTP/1.1": True, "HTTP/1.0": False}  # version -> keep-alive by default
+
+
+class HttpError(Exception):
+    """A request that cannot be framed or read: answered with `status`, then the connection is closed."""
 
     def __init__(self, status: int, message: str):
         super().__init__(message)
         self.status = status
 
 
-class McpHttpServer(ThreadingHTTPServer):
-    """One thread per connection, so one slow or idle client never blocks another."""
+@dataclass
+class RequestHead:
+    """The request line and headers (lower-case names) of one HTTP request."""
 
-    daemon_threads = True
-    request_queue_size = 128
+    method: str
+    target: str
+    headers: dict
+    keep_alive: bool
+    http11: bool
 
-    def __init__(self, address, app: McpApp, log: JsonLog):
-        self.app = app
-        self.log = log
-        self.active_requests = 0
-        self.active_lock = threading.Lock()
-        super().__init__(address, McpRequestHandler)
+    @property
+    def path(self) -> str:
+        return self.target.split("?", 1)[0]
 
 
-class McpRequestHandler(BaseHTTPRequestHandler):
-    """HTTP/1.1 keep-alive handler for /mcp and /healthz; idle or stalled connections close after the read timeout."""
+def parse_head(buf: bytearray) -> tuple[RequestHead, int] | None:
+    """Parse the head at the start of `buf`: (head, offset of the body), or None while it is incomplete."""
+    end, gap = buf.find(b"\r\n\r\n", 0, MAX_HEADER_BYTES + 4), 4
+    if end < 0:  # tolerate bare LF line ends (hand-typed requests)
+        end, gap = buf.find(b"\n\n", 0, MAX_HEADER_BYTES + 2), 2
+    if end < 0:
+        if len(buf) > MAX_HEADER_BYTES:
+            raise HttpError(431, f"Request Header Fields Too Large: more than {MAX_HEADER_BYTES} bytes")
+        return None
+    text = buf[:end].decode("latin-1")
+    request_line, *lines = text.split("\r\n") if gap == 4 else text.replace("\r\n", "\n").split("\n")
+    parts = request_line.split(" ")
+    if len(parts) != 3 or not parts[0].isalpha() or not parts[1]:
+        raise HttpError(400, f"Bad Request: malformed request line {request_line[:100]!r}")
+    keep_alive = _HTTP_VERSIONS.get(parts[2])
+    if keep_alive is None:
+        raise HttpError(505, f"HTTP Version Not Supported: {parts[2][:20]!r}; use HTTP/1.1")
+    headers: dict[str, str] = {}
+    for line in lines:
+        name, colon, value = line.partition(":")
+        if not colon or not name or name[-1] in " \t" or name[0] in " \t":
+            raise HttpError(400, f"Bad Request: malformed header line {line[:100]!r}")
+        key = name.lower()
+        value = value.strip()
+        if key in headers:  # the first one counts, but two different lengths make the framing ambiguous
+            if key == "content-length" and headers[key] != value:
+                raise HttpError(400, "Bad Request: conflicting Content-Length headers")
+            continue
+        headers[key] = value
+    connection = headers.get("connection")
+    if connection:
+        connection = connection.lower()
+        if "close" in connection:
+            keep_alive = False
+        elif "keep-alive" in connection:
+            keep_alive = True
+    head = RequestHead(parts[0].upper(), parts[1], headers, keep_alive, parts[2] == "HTTP/1.1")
+    return head, end + gap
 
-    protocol_version = "HTTP/1.1"
-    server_version = "mcp-mock/1"
-    disable_nagle_algorithm = True
-    wbufsize = 64 * 1024  # buffered: headers and body leave in one send when http.server flushes the reply
-    server: McpHttpServer
 
-    def setup(self) -> None:
-        self.timeout = self.server.app.config.read_timeout_seconds
-        super().setup()
+def body_length(head: RequestHead, limit: int) -> int | None:
+    """The Content-Length to read (0 without a body), or None for a chunked body; HttpError if unacceptable."""
+    if "chunked" in head.headers.get("transfer-encoding", "").lower():
+        return None
+    length = head.headers.get("content-length")
+    if length is None:
+        if head.method == "POST":
+            raise HttpError(411, "Length Required: send Content-Length (or Transfer-Encoding: chunked)")
+        return 0
+    if not length.isdigit():
+        raise HttpError(400, f"Bad Request: invalid Content-Length {length!r}")
+    if int(length) > limit:
+        raise HttpError(413, f"Payload Too Large: body of {int(length)} bytes exceeds the limit of {limit} bytes "
+                             "(MCP_MAX_BODY_BYTES)")
+    return int(length)
 
-    # http.server's own messages (malformed request line, timeouts) become JSON log lines too
-    def log_message(self, format: str, *args: Any) -> None:
-        self.server.log.write(event="http", client=self.client_address[0], message=format % args)
 
-    def log_request(self, code: Any = "-", size: Any = "-") -> None:
-        pass  # every request is logged once, with its MCP fields, by _serve
-
-    def do_GET(self) -> None:
-        self._serve(self._get)
-
-    def do_POST(self) -> None:
-        self._serve(self._post)
-
-    def do_DELETE(self) -> None:
-        self._serve(self._delete)
-
-    def do_PUT(self) -> None:
-        self._serve(self._not_allowed)
-
-    do_PATCH = do_OPTIONS = do_PUT
-    do_HEAD = do_GET  # same status and headers as GET, no body (see _send)
-
-    def _serve(self, route: Callable[[], Reply]) -> None:
-        started = time.perf_counter()
-        with self.server.active_lock:
-            self.server.active_requests += 1
+def parse_chunked(buf: bytearray, start: int, limit: int) -> tuple[bytes, int] | None:
+    """Decode a chunked body that begins at `start`: (body, offset after it), or None while it is incomplete."""
+    chunks, total, pos = [], 0, start
+    while True:
+        line_end = buf.find(b"\r\n", pos)
+        if line_end < 0:
+            if len(buf) - pos > 1024:
+                raise HttpError(400, "Bad Request: malformed chunked body")
+            return None
         try:
-            try:
-                reply = route()
-            except BodyError as exc:
-                self.close_connection = True  # the unread body would be taken as the next request
-                reply = _error_reply(exc.status, None, INVALID_REQUEST, str(exc))
-            except (socket.timeout, ConnectionError):
-                self.close_connection = True
-                self.server.log.write(event="http", client=self.client_address[0], http_method=self.command,
-                                      path=self.path, message="client stalled or disconnected while sending")
-                return
-            except Exception as exc:  # a bug in a handler: answer, log, keep serving
-                reply = _error_reply(500, None, INTERNAL_ERROR, "Internal error")
-                reply.log["exception"] = f"{type(exc).__name__}: {exc}"
-            self._send(reply)
-            fields = {"session": session_fingerprint(self.headers.get(SESSION_HEADER)), **reply.log}
-            self.server.log.write(http_method=self.command, path=self.path, status=reply.status,
-                                  duration_ms=round((time.perf_counter() - started) * 1000, 3),
-                                  method=fields.pop("rpc_method", None), **fields)
-        finally:
-            with self.server.active_lock:
-                self.server.active_requests -= 1
+            size = int(bytes(buf[pos:line_end]).split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            raise HttpError(400, "Bad Request: malformed chunked body") from None
+        if size < 0:
+            raise HttpError(400, "Bad Request: malformed chunked body")
+        pos = line_end + 2
+        if size == 0:
+            break
+        total += size
+        if total > limit:
+            raise HttpError(413, f"Payload Too Large: body exceeds the limit of {limit} bytes (MCP_MAX_BODY_BYTES)")
+        if len(buf) < pos + size + 2:
+            return None
+        chunks.append(bytes(buf[pos:pos + size]))
+        pos += size + 2  # the chunk and its CRLF
+    while True:  # trailers, up to the empty line
+        line_end = buf.find(b"\r\n", pos)
+        if line_end < 0:
+            return None
+        if line_end == pos:
+            return b"".join(chunks), pos + 2
+        pos = line_end + 2
 
-    def _send(self, reply: Reply) -> None:
-        body = b"" if reply.body is None else json.dumps(reply.body, ensure_ascii=False).encode()
-        self.send_response(reply.status)
-        if reply.body is not None:
-            self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if body and self.command != "HEAD":
-            self.wfile.write(body)
 
-    def _route_path(self) -> str:
-        return self.path.split("?", 1)[0]
+_REASONS = {status.value: status.phrase for status in HTTPStatus}
 
-    def _get(self) -> Reply:
-        path = self._route_path()
+
+def format_response(status: int, body: bytes, headers: Mapping[str, str], keep_alive: bool, http11: bool,
+                    content_type: bool, send_body: bool = True) -> bytes:
+    """Status line, headers and body as one buffer (sent with one write)."""
+    lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\nServer: mcp-mock/2\r\n"]
+    if content_type:
+        lines.append("Content-Type: application/json\r\n")
+    lines.append(f"Content-Length: {len(body)}\r\n")
+    for name, value in headers.items():
+        lines.append(f"{name}: {value}\r\n")
+    if not keep_alive:
+        lines.append("Connection: close\r\n")
+    elif not http11:
+        lines.append("Connection: keep-alive\r\n")
+    lines.append("\r\n")
+    head = "".join(lines).encode("latin-1")
+    return head + body if send_body else head
+
+
+# --------------------------------------------------------------------------- HTTP: routes
+
+class McpRoutes:
+    """Maps a complete HTTP request to a `Reply`: /mcp (POST, DELETE), /healthz (GET, HEAD), else 404/405."""
+
+    def __init__(self, app: McpApp):
+        self.app = app
+
+    def reply(self, head: RequestHead, body: bytes) -> Reply:
+        """The reply to one request; a bug in a handler becomes a 500 reply, never a crash."""
+        try:
+            path = head.path
+            if head.method in ("GET", "HEAD"):
+                return self._get(path)
+            if path != MCP_PATH:
+                return Reply(404, {"error": f"no such path {path[:200]}; MCP is served at {MCP_PATH}"})
+            if head.method not in ("POST", "DELETE"):
+                return _not_allowed(head.method)
+            rejected = self._origin_rejected(head.headers)
+            if rejected:
+                return rejected
+            if head.method == "POST":
+                return self.app.handle_post(head.headers, body)
+            return self.app.handle_delete(head.headers)
+        except Exception as exc:  # noqa: BLE001 - answer, log, keep serving
+            reply = _error_reply(500, None, INTERNAL_ERROR, "Internal error")
+            reply.log["exception"] = f"{type(exc).__name__}: {exc}"
+            return reply
+
+    @staticmethod
+    def _get(path: str) -> Reply:
         if path == HEALTH_PATH:
             return Reply(200, {"status": "ok"})
         if path == MCP_PATH:
-            return self._not_allowed()
-        return Reply(404, {"error": f"no such path {path}; MCP is served at {MCP_PATH}"})
+            return _not_allowed("GET")
+        return Reply(404, {"error": f"no such path {path[:200]}; MCP is served at {MCP_PATH}"})
 
-    def _not_allowed(self) -> Reply:
-        if self._route_path() != MCP_PATH:
-            return Reply(404, {"error": f"no such path; MCP is served at {MCP_PATH}"})
-        reply = _error_reply(405, None, INVALID_REQUEST,
-                             f"Method Not Allowed: {self.command} {MCP_PATH}; use POST (and DELETE to end a session)")
-        reply.headers["Allow"] = "POST, DELETE"
-        return reply
-
-    def _origin_rejected(self) -> Reply | None:
-        origin = self.headers.get("Origin")
-        if origin is not None and origin.rstrip("/") not in self.server.app.config.allowed_origins:
+    def _origin_rejected(self, headers: Mapping[str, str]) -> Reply | None:
+        origin = headers.get("origin")
+        if origin is not None and origin.rstrip("/") not in self.app.config.allowed_origins:
             return _error_reply(403, None, INVALID_REQUEST,
-                                f"Forbidden: Origin {origin!r} is not allowed (see MCP_ALLOWED_ORIGINS)")
+                                f"Forbidden: Origin {origin[:200]!r} is not allowed (see MCP_ALLOWED_ORIGINS)")
         return None
 
-    def _post(self) -> Reply:
-        if self._route_path() != MCP_PATH:
-            return Reply(404, {"error": f"no such path; MCP is served at {MCP_PATH}"})
-        rejected = self._origin_rejected()
-        if rejected:
-            self.close_connection = True  # body left unread
-            return rejected
-        return self.server.app.handle_post(self.headers, self._read_body())
 
-    def _delete(self) -> Reply:
-        if self._route_path() != MCP_PATH:
-            return Reply(404, {"error": f"no such path; MCP is served at {MCP_PATH}"})
-        return self._origin_rejected() or self.server.app.handle_delete(self.headers)
+def _not_allowed(method: str) -> Reply:
+    reply = _error_reply(405, None, INVALID_REQUEST,
+                         f"Method Not Allowed: {method} {MCP_PATH}; use POST (and DELETE to end a session)")
+    reply.headers["Allow"] = "POST, DELETE"
+    return reply
 
-    def _read_body(self) -> bytes:
-        limit = self.server.app.config.max_body_bytes
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return self._read_chunked(limit)
-        length = self.headers.get("Content-Length")
-        if length is None:
-            raise BodyError(411, "Length Required: send Content-Length (or Transfer-Encoding: chunked)")
-        if not length.strip().isdigit():
-            raise BodyError(400, f"Bad Request: invalid Content-Length {length!r}")
-        if int(length) > limit:
-            raise BodyError(413, f"Payload Too Large: body of {int(length)} bytes exceeds the limit of "
-                                 f"{limit} bytes (MCP_MAX_BODY_BYTES)")
-        body = self.rfile.read(int(length))
-        if len(body) < int(length):
-            raise ConnectionError("body shorter than Content-Length")
-        return body
 
-    def _read_chunked(self, limit: int) -> bytes:
-        chunks, total = [], 0
-        while True:
-            line = self.rfile.readline(1024)
+# --------------------------------------------------------------------------- HTTP: event loop
+
+RECV_BYTES = 256 * 1024
+LINGER_SECONDS = 2.0  # a connection closed after an error reads (and drops) the rest of the request this long
+STOP_GRACE_SECONDS = 5.0
+
+
+class Connection:
+    """One client connection: input buffer, the request head being read, output not yet sent, timers."""
+
+    def __init__(self, sock: socket.socket, address: Any, now: float):
+        self.sock = sock
+        self.client = address[0] if isinstance(address, tuple) else str(address)
+        self.inbuf = bytearray()
+        self.out = bytearray()
+        self.head: RequestHead | None = None
+        self.body_start = 0
+        self.continue_sent = False
+        self.close_after_send = False
+        self.lingering = False
+        self.closed = False
+        self.last_active = now
+        self.events = selectors.EVENT_READ
+
+
+class McpHttpServer:
+    """A single-threaded HTTP/1.1 server on `selectors`: non-blocking sockets, per-connection buffers.
+
+    No client can delay another: reads and writes never block, an incomplete request just waits in its
+    buffer, and connections with no progress for `read_timeout_seconds` are closed.
+    """
+
+    def __init__(self, address: tuple[str, int], app: McpApp, log: JsonLog):
+        self.routes = McpRoutes(app)
+        self.log = log
+        self.limit = app.config.max_body_bytes
+        self.timeout = app.config.read_timeout_seconds
+        self.listener = socket.create_server(address, backlog=1024, reuse_port=False)
+        self.listener.setblocking(False)
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.listener, selectors.EVENT_READ, None)
+        self.connections: dict[int, Connection] = {}
+        self.stopping = False
+
+    # --- loop
+
+    def serve_forever(self) -> None:
+        """Serve until `stop()`; then finish sending replies already made (up to STOP_GRACE_SECONDS)."""
+        tick = min(0.5, self.timeout / 4)
+        next_sweep = time.monotonic() + tick
+        while not self.stopping:
+            self._turn(tick)
+            now = time.monotonic()
+            if now >= next_sweep:
+                self._close_timed_out(now)
+                next_sweep = now + tick
+        self.selector.unregister(self.listener)
+        self.listener.close()
+        give_up = time.monotonic() + STOP_GRACE_SECONDS
+        while any(c.out for c in self.connections.values()) and time.monotonic() < give_up:
+            self._turn(0.05)
+        for conn in list(self.connections.values()):
+            self._close(conn)
+        self.selector.close()
+        self.log.flush()
+
+    def stop(self) -> None:
+        """Ask `serve_forever` to return (safe from a signal handler)."""
+        self.stopping = True
+
+    def _turn(self, timeout: float) -> None:
+        for key, events in self.selector.select(timeout):
+            conn = key.data
+            if conn is None:
+                self._accept()
+                continue
             try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise BodyError(400, "Bad Request: malformed chunked body") from None
-            if size == 0:
-                while self.rfile.readline(1024).strip():  # trailers
-                    pass
-                return b"".join(chunks)
-            total += size
-            if total > limit:
-                raise BodyError(413, f"Payload Too Large: body exceeds the limit of {limit} bytes "
-                                     "(MCP_MAX_BODY_BYTES)")
-            chunks.append(self.rfile.read(size))
-            self.rfile.readline(1024)  # CRLF after the chunk
+                if events & selectors.EVENT_WRITE:
+                    self._flush(conn)
+                if events & selectors.EVENT_READ and not conn.closed:
+                    self._read(conn)
+            except Exception as exc:  # noqa: BLE001 - one broken connection never stops the server
+                self.log.write(event="http", client=conn.client, message=f"connection dropped: "
+                                                                         f"{type(exc).__name__}: {exc}")
+                self._close(conn)
+        self.log.flush()
+
+    def _accept(self) -> None:
+        for _ in range(64):
+            try:
+                sock, address = self.listener.accept()
+            except BlockingIOError:
+                return
+            except OSError as exc:  # e.g. out of file descriptors: keep serving the open connections
+                self.log.write(level="error", event="accept_failed", message=str(exc))
+                return
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn = Connection(sock, address, time.monotonic())
+            self.connections[sock.fileno()] = conn
+            self.selector.register(sock, selectors.EVENT_READ, conn)
+
+    def _close_timed_out(self, now: float) -> None:
+        for conn in [c for c in self.connections.values() if now - c.last_active > self._patience(c)]:
+            if not conn.lingering:
+                state = "while sending a request" if conn.inbuf or conn.head else "while idle"
+                if conn.out:
+                    state = "while not reading its reply"
+                self.log.write(event="http", client=conn.client, message=f"client stalled or disconnected {state}; "
+                                                                         f"closed after {self.timeout:g}s")
+            self._close(conn)
+
+    def _patience(self, conn: Connection) -> float:
+        return LINGER_SECONDS if conn.lingering else self.timeout
+
+    # --- per connection
+
+    def _read(self, conn: Connection) -> None:
+        try:
+            data = conn.sock.recv(RECV_BYTES)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            if conn.inbuf.strip() or conn.head:
+                self.log.write(event="http", client=conn.client,
+                               message="client stalled or disconnected while sending a request")
+            self._close(conn)
+            return
+        conn.last_active = time.monotonic()
+        if conn.lingering:
+            return  # the rest of a rejected request: dropped
+        conn.inbuf += data
+        self._serve_buffered(conn)
+
+    def _serve_buffered(self, conn: Connection) -> None:
+        """Answer every complete request in the buffer, one at a time (a pending reply is sent first)."""
+        while conn.inbuf and not (conn.out or conn.close_after_send or conn.closed):
+            try:
+                request = self._next_request(conn)
+            except HttpError as exc:
+                reply = _error_reply(exc.status, None, INVALID_REQUEST, str(exc))
+                self._respond(conn, conn.head, reply, keep_alive=False, started=time.perf_counter())
+                return
+            if request is None:
+                return
+            head, body = request
+            started = time.perf_counter()
+            reply = self.routes.reply(head, body)
+            self._respond(conn, head, reply, head.keep_alive and not self.stopping, started)
+
+    def _next_request(self, conn: Connection) -> tuple[RequestHead, bytes] | None:
+        """The next complete request (removed from the buffer), or None while it is still arriving."""
+        if conn.head is None:
+            parsed = parse_head(conn.inbuf)
+            if parsed is None:
+                return None
+            conn.head, conn.body_start = parsed
+            conn.continue_sent = False
+        head = conn.head
+        length = body_length(head, self.limit)
+        if length is None:
+            framed = parse_chunked(conn.inbuf, conn.body_start, self.limit)
+        elif len(conn.inbuf) >= conn.body_start + length:
+            framed = bytes(conn.inbuf[conn.body_start:conn.body_start + length]), conn.body_start + length
+        else:
+            framed = None
+        if framed is None:
+            if head.http11 and not conn.continue_sent and "100-continue" in head.headers.get("expect", "").lower():
+                conn.continue_sent = True
+                self._send(conn, b"HTTP/1.1 100 Continue\r\n\r\n")
+            return None
+        body, end = framed
+        del conn.inbuf[:end]
+        conn.head = None
+        return head, body
+
+    def _respond(self, conn: Connection, head: RequestHead | None, reply: Reply, keep_alive: bool,
+                 started: float) -> None:
+        body = b"" if reply.body is None else _BODY_ENCODER.encode(reply.body).encode()
+        method = head.method if head else None
+        data = format_response(reply.status, body, reply.headers, keep_alive, head.http11 if head else True,
+                               reply.body is not None, send_body=method != "HEAD")
+        conn.close_after_send = not keep_alive
+        self._send(conn, data)
+        fields = {"session": session_fingerprint(head.headers.get(_SESSION_KEY)) if head else None, **reply.log}
+        self.log.write(http_method=method, path=head.path[:200] if head else None, status=reply.status,
+                       duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                       method=fields.pop("rpc_method", None), **fields)
+
+    def _send(self, conn: Connection, data: bytes) -> None:
+        if not conn.out:
+            sent = self._send_some(conn, data)
+            if conn.closed:
+                return
+            data = data[sent:]
+        conn.out += data
+        self._after_send(conn)
+
+    def _flush(self, conn: Connection) -> None:
+        sent = self._send_some(conn, conn.out)
+        if conn.closed or not sent:
+            return
+        del conn.out[:sent]
+        conn.last_active = time.monotonic()
+        self._after_send(conn)
+        if not conn.out and not conn.lingering:
+            self._serve_buffered(conn)  # requests that arrived while the reply was being sent
+
+    def _send_some(self, conn: Connection, data: bytes | bytearray) -> int:
+        """Bytes the socket took now (0 if its buffer is full); a client that has gone is closed."""
+        try:
+            return conn.sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            return 0
+        except OSError:  # reset or broken pipe: nobody left to answer
+            self._close(conn)
+            return 0
+
+    def _after_send(self, conn: Connection) -> None:
+        """While output is pending, wait for writability and read nothing more (so a client that does not
+        read its replies cannot make us buffer without bound); once all is sent, start a due close."""
+        if not conn.out and conn.close_after_send and not conn.lingering:
+            self._linger(conn)
+            return
+        wanted = selectors.EVENT_WRITE if conn.out else selectors.EVENT_READ
+        if wanted != conn.events:
+            conn.events = wanted
+            self.selector.modify(conn.sock, wanted, conn)
+
+    def _linger(self, conn: Connection) -> None:
+        """Half-close after the last reply and read what the client still sends, so it gets the reply
+        instead of a reset; the connection is closed at EOF or after LINGER_SECONDS."""
+        conn.lingering = True
+        conn.inbuf.clear()
+        conn.last_active = time.monotonic()
+        try:
+            conn.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            self._close(conn)
+
+    def _close(self, conn: Connection) -> None:
+        if conn.closed:
+            return
+        conn.closed = True
+        self.connections.pop(conn.sock.fileno(), None)
+        try:
+            self.selector.unregister(conn.sock)
+        except (KeyError, ValueError):
+            pass
+        conn.sock.close()
 
 
 # --------------------------------------------------------------------------- entry point
@@ -708,12 +1017,13 @@ def run(name: str, version: str, tools: Sequence[Tool], env: Mapping[str, str] |
     try:
         server = McpHttpServer(("0.0.0.0", config.port), app, log)
     except OSError as exc:
+        log.flush()
         print(f"{name}: cannot listen on 0.0.0.0:{config.port} (PORT): {exc}", file=sys.stderr, flush=True)
         return 1
 
     def stop(signum: int, _frame: Any) -> None:
         log.write(event="stopping", signal=signal.Signals(signum).name)
-        threading.Thread(target=server.shutdown, daemon=True).start()  # shutdown() blocks; not in the handler
+        server.stop()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -721,10 +1031,8 @@ def run(name: str, version: str, tools: Sequence[Tool], env: Mapping[str, str] |
               page_size=config.page_size, max_body_bytes=config.max_body_bytes,
               read_timeout_seconds=config.read_timeout_seconds, session_ttl_seconds=config.session_ttl_seconds,
               allowed_origins=sorted(config.allowed_origins))
-    server.serve_forever(poll_interval=0.2)
-    server.server_close()
-    deadline = time.monotonic() + 5  # let requests already being answered finish
-    while server.active_requests and time.monotonic() < deadline:
-        time.sleep(0.02)
+    log.flush()
+    server.serve_forever()
     log.write(event="stopped")
+    log.flush()
     return 0
