@@ -1,0 +1,245 @@
+"""The GitHub workflows: structure (triggers, job order, environments, the verifier after every up, pinned action
+majors, the inputs of pulumi/actions, least privilege, no inline secrets), and the real actionlint (with
+shellcheck on the `run:` scripts)."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = REPO_ROOT / ".github" / "workflows"
+STACKS = ("dev", "staging", "prod")
+# Pinned majors: the current Node 24 releases of the GitHub actions, pulumi/actions v7 (2026-05).
+ACTION_MAJORS = {"actions/checkout": "v6", "actions/setup-python": "v6", "pulumi/actions": "v7"}
+# Inputs of pulumi/actions@v7 (its action.yml, as actionlint's action metadata also lists them).
+PULUMI_ACTION_INPUTS = {
+    "always-include-summary", "cloud-url", "color", "command", "comment-on-pr", "comment-on-pr-number",
+    "comment-on-summary", "config-map", "continue-on-error", "debug", "diff", "edit-pr-comment", "exclude",
+    "exclude-dependents", "exclude-protected", "expect-no-changes", "github-token", "log-flow", "log-verbosity",
+    "message", "parallel", "plan", "policyPackConfigs", "policyPacks", "pulumi-version", "pulumi-version-file",
+    "refresh", "remove", "replace", "secrets-provider", "stack-name", "suppress-outputs", "suppress-progress",
+    "target", "target-dependents", "upsert", "work-dir"}
+SECRET_NAME = re.compile(r"PASSPHRASE|TOKEN|KUBECONFIG|SECRET|PASSWORD|ACCESS_KEY|BACKEND_URL|cloud-url")
+SECRET_EXPRESSION = re.compile(r"^\$\{\{ secrets(\.[A-Z_]+|\[matrix\.[a-z-]+\]) \}\}$")
+
+
+def load(name: str) -> dict:
+    document = yaml.safe_load((WORKFLOWS / name).read_text())
+    document["on"] = document.pop(True, document.get("on"))  # YAML 1.1 reads the key `on` as True
+    return document
+
+
+def steps_using(job: dict, action: str) -> list[dict]:
+    return [s for s in job.get("steps", []) if str(s.get("uses", "")).split("@")[0] == action]
+
+
+def all_steps() -> list[tuple[str, dict]]:
+    return [(path.name, step) for path in sorted(WORKFLOWS.glob("*.yml"))
+            for job in load(path.name)["jobs"].values() for step in job.get("steps", [])]
+
+
+def test_the_workflow_files():
+    assert sorted(p.name for p in WORKFLOWS.iterdir()) == ["deploy-stack.yml", "deploy.yml", "pull-request.yml"]
+
+
+# --- pull requests ---------------------------------------------------------------------------------------------
+
+def test_pull_request_runs_the_tests_then_a_preview_per_stack():
+    workflow = load("pull-request.yml")
+    assert workflow["on"] == {"pull_request": {"branches": ["main"]}}
+    jobs = workflow["jobs"]
+    assert set(jobs) == {"tests", "preview"}
+    assert jobs["preview"]["needs"] == "tests"
+    assert [entry["stack"] for entry in jobs["preview"]["strategy"]["matrix"]["include"]] == list(STACKS)
+    assert jobs["preview"]["strategy"]["fail-fast"] is False  # one stack's failure does not hide the others
+
+
+def test_every_stack_file_is_previewed():
+    stacks = {p.name[len("Pulumi."):-len(".yaml")] for p in REPO_ROOT.glob("Pulumi.*.yaml")}
+    previewed = {e["stack"] for e in load("pull-request.yml")["jobs"]["preview"]["strategy"]["matrix"]["include"]}
+    assert stacks <= previewed
+
+
+def test_the_tests_job_fetches_the_crds_then_runs_ci():
+    job = load("pull-request.yml")["jobs"]["tests"]
+    runs = [step.get("run") for step in job["steps"]]
+    assert runs.index("make crds") < runs.index("bash .ci/run")
+    ci_step = job["steps"][runs.index("bash .ci/run")]
+    assert ci_step["env"]["MCP_FEDERATION_CRDS_DIR"] == "${{ github.workspace }}/.crds"  # where `make crds` writes
+
+
+def test_preview_posts_the_diff_on_the_pull_request_with_the_policy_pack():
+    job = load("pull-request.yml")["jobs"]["preview"]
+    (step,) = steps_using(job, "pulumi/actions")
+    assert step["with"]["command"] == "preview"
+    assert step["with"]["stack-name"] == "${{ matrix.stack }}"
+    assert step["with"]["comment-on-pr"] is True
+    assert step["with"]["github-token"] == "${{ secrets.GITHUB_TOKEN }}"
+    assert step["with"]["cloud-url"] == "${{ secrets.PULUMI_BACKEND_URL }}"
+    assert step["with"]["policyPacks"] == "policy"
+    assert (REPO_ROOT / "policy").is_dir()
+    kubeconfig = next(s for s in job["steps"] if "KUBECONFIG_DATA" in (s.get("env") or {}))
+    assert kubeconfig["env"]["KUBECONFIG_DATA"] == "${{ secrets[matrix.kubeconfig-secret] }}"
+    assert {e["kubeconfig-secret"] for e in job["strategy"]["matrix"]["include"]} == \
+        {f"KUBECONFIG_{stack.upper()}" for stack in STACKS}
+
+
+# --- main: promotion dev -> staging -> prod -------------------------------------------------------------------
+
+def test_deploy_promotes_dev_then_staging_then_prod():
+    workflow = load("deploy.yml")
+    assert workflow["on"]["push"] == {"branches": ["main"]}
+    jobs = workflow["jobs"]
+    assert list(jobs) == list(STACKS)
+    assert "needs" not in jobs["dev"]
+    assert jobs["staging"]["needs"] == "dev" and jobs["prod"]["needs"] == "staging"
+    for stack, job in jobs.items():
+        assert job["uses"] == "./.github/workflows/deploy-stack.yml"
+        assert job["with"] == {"stack": stack}
+        assert job["secrets"] == "inherit"
+
+
+def test_each_stack_deploys_in_its_environment_and_is_verified_after_the_up():
+    workflow = load("deploy-stack.yml")
+    assert workflow["on"]["workflow_call"]["inputs"]["stack"]["required"] is True
+    (job,) = workflow["jobs"].values()
+    assert job["environment"] == "${{ inputs.stack }}"  # staging/prod: required reviewers in GitHub
+    assert job["concurrency"] == {"group": "pulumi-stack-${{ inputs.stack }}", "cancel-in-progress": False}
+    steps = job["steps"]
+    (up,) = steps_using(job, "pulumi/actions")
+    assert up["with"]["command"] == "up" and up["with"]["stack-name"] == "${{ inputs.stack }}"
+    assert up["with"]["policyPacks"] == "policy"
+    after = steps[steps.index(up) + 1:]
+    assert [s["run"] for s in after] == ['scripts/verify-stack.sh "$STACK" --deadline 300']
+    assert after[0]["env"] == {"STACK": "${{ inputs.stack }}"}
+    assert (REPO_ROOT / "scripts" / "verify-stack.sh").is_file()
+
+
+def test_every_pulumi_command_gets_the_backend_and_the_passphrase_from_secrets():
+    for name, job in (("pull-request.yml", "preview"), ("deploy-stack.yml", "up")):
+        env = load(name)["jobs"][job]["env"]
+        assert env["PULUMI_CONFIG_PASSPHRASE"] == "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"
+        assert env["PULUMI_BACKEND_URL"] == "${{ secrets.PULUMI_BACKEND_URL }}"
+        assert env["PULUMI_ACCESS_TOKEN"] == "${{ secrets.PULUMI_ACCESS_TOKEN }}"
+
+
+# --- every workflow ---------------------------------------------------------------------------------------------
+
+def test_actions_are_pinned_to_their_current_major():
+    used = {}
+    for name, step in all_steps():
+        if "uses" not in step:
+            continue
+        action, _, ref = step["uses"].partition("@")
+        assert re.fullmatch(r"v\d+", ref), f"{name}: {step['uses']} is not pinned to a major version"
+        used[action] = ref
+    assert used == ACTION_MAJORS
+
+
+def test_pulumi_action_steps_have_the_required_and_only_known_inputs():
+    steps = [(name, step) for name, step in all_steps() if str(step.get("uses", "")).startswith("pulumi/actions@")]
+    assert len(steps) == 2
+    for name, step in steps:
+        inputs = step["with"]
+        assert {"command", "stack-name", "cloud-url"} <= set(inputs), name
+        assert set(inputs) <= PULUMI_ACTION_INPUTS, f"{name}: unknown inputs {set(inputs) - PULUMI_ACTION_INPUTS}"
+        assert inputs["work-dir"] == "./"
+
+
+def test_least_privilege_permissions():
+    for path in WORKFLOWS.glob("*.yml"):
+        workflow = load(path.name)
+        assert workflow["permissions"] == {"contents": "read"}, path.name
+        for job_name, job in workflow["jobs"].items():
+            permissions = job.get("permissions", {})
+            writes = {scope for scope, level in permissions.items() if level == "write"}
+            allowed = {"pull-requests"} if (path.name, job_name) == ("pull-request.yml", "preview") else set()
+            assert writes == allowed, (path.name, job_name, permissions)
+    assert load("pull-request.yml")["jobs"]["preview"]["permissions"]["pull-requests"] == "write"
+
+
+def _values(node, key=""):
+    if isinstance(node, dict):
+        for child_key, child in node.items():
+            yield from _values(child, str(child_key))
+    elif isinstance(node, list):
+        for child in node:
+            yield from _values(child, key)
+    else:
+        yield key, node
+
+
+def inline_secrets(text: str) -> list:
+    """Secret-looking literals in a workflow text, and secret-named keys whose value is not a secrets expression."""
+    found = [pattern for pattern in (r"-----BEGIN", r"pul-[0-9a-f]{20,}", r"AKIA[0-9A-Z]{16}", r"client-key-data")
+             if re.search(pattern, text)]
+    for key, value in _values(yaml.safe_load(text)):
+        if SECRET_NAME.search(key) and key != "kubeconfig-secret":
+            if not (isinstance(value, str) and SECRET_EXPRESSION.match(value)):
+                found.append((key, value))
+    return found
+
+
+def test_no_secret_value_is_written_inline():
+    for path in WORKFLOWS.glob("*.yml"):
+        assert inline_secrets(path.read_text()) == [], path.name
+
+
+def test_the_inline_secret_check_catches_literals():
+    text = (WORKFLOWS / "deploy-stack.yml").read_text()
+    leaked = text.replace("${{ secrets.PULUMI_CONFIG_PASSPHRASE }}", "correct-horse-battery")
+    assert inline_secrets(leaked) == [("PULUMI_CONFIG_PASSPHRASE", "correct-horse-battery")]
+    assert inline_secrets(text + "# pul-0123456789abcdef0123456789\n") == [r"pul-[0-9a-f]{20,}"]
+
+
+def test_no_untrusted_expression_is_expanded_inside_a_script():
+    for name, step in all_steps():
+        assert "${{" not in str(step.get("run", "")), f"{name}: pass values to scripts via env, not ${{{{ }}}}"
+
+
+# --- the real linter ---------------------------------------------------------------------------------------------
+
+def _tool(name: str) -> str:
+    local = Path(sys.executable).parent / name
+    found = str(local) if local.exists() else shutil.which(name)
+    assert found, f"{name} is missing: install requirements-dev.txt"
+    return found
+
+
+def test_actionlint_with_shellcheck_passes():
+    actionlint, shellcheck = _tool("actionlint"), _tool("shellcheck")
+    env = {**os.environ, "PATH": f"{Path(shellcheck).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run([actionlint, "-shellcheck", shellcheck, *sorted(map(str, WORKFLOWS.glob("*.yml")))],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_actionlint_catches_a_broken_workflow(tmp_path):
+    """The linter really checks: an unknown pulumi/actions input and an unquoted variable are reported."""
+    broken = tmp_path / "broken.yml"
+    broken.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+                      "      - run: echo $FOO\n      - uses: pulumi/actions@v7\n        with: {stack-nam: dev}\n")
+    shellcheck = _tool("shellcheck")
+    done = subprocess.run([_tool("actionlint"), "-shellcheck", shellcheck, str(broken)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 1
+    assert 'input "stack-nam" is not defined in action "pulumi/actions@v7"' in done.stdout
+    assert "SC2086" in done.stdout
+
+
+@pytest.mark.parametrize("name", ["pull-request.yml", "deploy.yml", "deploy-stack.yml"])
+def test_workflow_header_explains_the_secrets_or_the_gate(name):
+    head = (WORKFLOWS / name).read_text().split("\nname:", 1)[0]
+    assert head.startswith("#")
+    if name == "pull-request.yml":
+        for secret in ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "KUBECONFIG_DEV"):
+            assert secret in head
+    if name == "deploy.yml":
+        assert "required reviewers" in head and "KUBECONFIG" in head
