@@ -6,14 +6,15 @@ from components.catalog import load_catalog
 from components.config import load_config
 from components.federation import McpFederation, McpFederationArgs
 
-# Both raise before any resource is declared: bad config, or a server file without a usable TOOLS/PROBE.
+# These raise before any resource is declared: bad config, a server file without a usable TOOLS/PROBE, or tool
+# authorization naming tools a server does not have.
 config = load_config()
 catalogs = {server.name: load_catalog(config.code_dir, server.code) for server in config.servers}
+federation_args = McpFederationArgs(config=config, catalogs=catalogs)
 
 # The only Kubernetes provider (default providers are disabled in Pulumi.yaml); every child inherits it.
 provider = k8s.Provider("kubernetes", context=config.kube_context)
-federation = McpFederation("mcp-federation", McpFederationArgs(config=config, catalogs=catalogs),
-                           opts=pulumi.ResourceOptions(providers=[provider]))
+federation = McpFederation("mcp-federation", federation_args, opts=pulumi.ResourceOptions(providers=[provider]))
 
 pulumi.export("namespace", federation.namespace)
 pulumi.export("gateway", federation.gateway)

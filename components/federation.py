@@ -1,7 +1,7 @@
 """McpFederation: the whole stack from its config — namespace, Gateway, and one McpServer + McpRoute per server."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
 import pulumi
@@ -12,6 +12,8 @@ from .config import CORE_FILE, FederationConfig, ServerConfig
 from .crds import AllowedRoutes, Gateway, GatewaySpec, LabelSelector, Listener, RouteGroupKind, RouteNamespaces
 from .mcp_route import GATEWAY_GROUP, McpRoute, McpRouteArgs
 from .mcp_server import McpServer, McpServerArgs
+from .tool_policy import DANGEROUS_TOOLS_ANNOTATION, ToolPolicy, ToolPolicyArgs, ToolRule, \
+    dangerous_tools_annotation, tool_rules
 
 GATEWAY_CLASS = "agentgateway"  # created and owned by the agentgateway controller; never declared here
 LISTENER_NAME = "http"
@@ -30,11 +32,14 @@ class McpFederationArgs:
 
     config: FederationConfig
     catalogs: Mapping[str, ServerCatalog]
+    # Derived: each server's tool authorization. Built here, so bad tool names fail before any resource exists.
+    tool_rules: Mapping[str, ToolRule] = field(init=False)
 
     def __post_init__(self) -> None:
         missing = sorted({s.name for s in self.config.servers} - set(self.catalogs))
         if missing:
             raise ValueError(f"McpFederationArgs.catalogs: no catalog for server(s) {', '.join(missing)}")
+        object.__setattr__(self, "tool_rules", tool_rules(self.config, self.catalogs))  # raises ConfigError
 
 
 class McpFederation(pulumi.ComponentResource):
@@ -69,8 +74,10 @@ class McpFederation(pulumi.ComponentResource):
         self.gateway = pulumi.Output.from_input({"name": gateway_name, "namespace": config.gateway.namespace,
                                                  "port": config.gateway.port})
 
+        rules = args.tool_rules
         self.servers: dict[str, McpServer] = {}
         self.mcp_routes: dict[str, McpRoute] = {}
+        self.tool_policies: dict[str, ToolPolicy] = {}
         for server in config.servers:
             self.servers[server.name] = McpServer(server.name, McpServerArgs(
                 namespace=namespace, image=server.image, code_file=server.code,
@@ -79,10 +86,17 @@ class McpFederation(pulumi.ComponentResource):
             self.mcp_routes[server.name] = McpRoute(server.name, McpRouteArgs(
                 namespace=namespace, path=server.path, service_name=self.servers[server.name].service_name,
                 service_port=server.port, gateway_name=gateway_name, gateway_namespace=config.gateway.namespace,
-                listener_name=LISTENER_NAME), opts=child)
+                listener_name=LISTENER_NAME, backend_annotations={DANGEROUS_TOOLS_ANNOTATION: dangerous_tools_annotation(
+                    (server.name, tool) for tool in args.catalogs[server.name].dangerous_tool_names)}), opts=child)
+            rule = rules[server.name]
+            if rule.action is not None:
+                self.tool_policies[server.name] = ToolPolicy(server.name, ToolPolicyArgs(
+                    namespace=namespace, backend_name=self.mcp_routes[server.name].backend_name,
+                    action=rule.action, tools=[(None, tool) for tool in rule.tools]), opts=child)
 
         self.routes = {server.name: server.path for server in config.servers}
-        self.verification_plan = [verification_entry(s.name, s.path, args.catalogs[s.name]) for s in config.servers]
+        self.verification_plan = [verification_entry(s.name, s.path, args.catalogs[s.name], rules[s.name].denied)
+                                  for s in config.servers]
         self.register_outputs({"namespace": self.namespace, "gateway": self.gateway, "routes": self.routes,
                                "verificationPlan": self.verification_plan})
 

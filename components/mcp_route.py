@@ -7,8 +7,8 @@ backend (`route_namespace`) crosses namespaces: then a ReferenceGrant in the bac
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+from dataclasses import dataclass, field
+from typing import Mapping, Optional
 
 import pulumi
 
@@ -54,6 +54,7 @@ class McpRouteArgs:
     gateway_namespace: pulumi.Input[str]
     listener_name: str = "http"
     route_namespace: Optional[str] = None  # default: the backend's namespace (no ReferenceGrant needed)
+    backend_annotations: Mapping[str, str] = field(default_factory=dict)  # extra, e.g. the dangerous-tools list
 
 
 class McpRoute(pulumi.ComponentResource):
@@ -69,7 +70,7 @@ class McpRoute(pulumi.ComponentResource):
         self.backend = AgentgatewayBackend(
             f"{name}-backend",
             metadata={"name": name, "namespace": args.namespace,
-                      "annotations": {"pulumi.com/waitFor": BACKEND_WAIT_FOR}},
+                      "annotations": {**args.backend_annotations, "pulumi.com/waitFor": BACKEND_WAIT_FOR}},
             spec=AgentgatewayBackendSpec(mcp=McpBackend(targets=[McpTarget(
                 name=name,
                 static=StaticMcpTarget(backendRef=LocalObjectReference(name=args.service_name),

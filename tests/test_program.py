@@ -151,8 +151,9 @@ def test_service_names_its_port_and_speaks_mcp(dev, name):
 
 @pytest.mark.parametrize("name", SERVERS)
 def test_pulumi_up_waits_for_the_controller(dev, name):
-    assert dev.one(BACKEND, f"{name}-backend").inputs["metadata"]["annotations"] == \
-        {"pulumi.com/waitFor": "condition=Accepted"} == {"pulumi.com/waitFor": BACKEND_WAIT_FOR}
+    annotations = dict(dev.one(BACKEND, f"{name}-backend").inputs["metadata"]["annotations"])
+    annotations.pop("mcp-federation.dev/dangerous-tools")  # tested in tests/test_security_tools.py
+    assert annotations == {"pulumi.com/waitFor": "condition=Accepted"} == {"pulumi.com/waitFor": BACKEND_WAIT_FOR}
     assert dev.one(HTTP_ROUTE, f"{name}-route").inputs["metadata"]["annotations"] == \
         {"pulumi.com/waitFor": ROUTE_WAIT_FOR}
     assert ROUTE_WAIT_FOR == "jsonpath={.status.parents[*].conditions[?(@.type=='Accepted')].status}=True"
