@@ -54,5 +54,6 @@ kind-down:  ## delete the local kind cluster (the local Pulumi state in .pulumi-
 	scripts/kind-down.sh
 
 dev-up: venv  ## one command: kind-up, then pulumi up of the dev stack (local file backend) and verify every route
+	scripts/deploy.sh --check dev
 	scripts/kind-up.sh
 	scripts/deploy.sh dev

@@ -2,11 +2,17 @@
 # Deploy one stack with `pulumi up`, then prove every route answers MCP through the gateway.
 #
 #   scripts/deploy.sh [STACK]          (default: dev)
+#   scripts/deploy.sh --check [STACK]  only check the prerequisites (tools, passphrase); change nothing
 #
 # State lives in a local file backend (./.pulumi-state) unless PULUMI_BACKEND_URL is set, so no Pulumi Cloud
 # account is needed. Stack secrets use the passphrase in PULUMI_CONFIG_PASSPHRASE (or _FILE).
 set -euo pipefail
 
+check_only=""
+if [[ "${1:-}" == "--check" ]]; then
+  check_only=yes
+  shift
+fi
 stack="${1:-dev}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -17,6 +23,10 @@ done
 if [[ -z "${PULUMI_CONFIG_PASSPHRASE+set}" && -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]]; then
   echo "deploy: set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) for the stack's secrets" >&2
   exit 2
+fi
+if [[ -n "$check_only" ]]; then
+  echo "==> deploy prerequisites for stack $stack: ok" >&2
+  exit 0
 fi
 
 backend="${PULUMI_BACKEND_URL:-file://$root/.pulumi-state}"

@@ -1,0 +1,94 @@
+"""scripts/deploy.sh with fake pulumi/kubectl/make on PATH that record their argv: the local file backend, select or
+create the stack, pulumi up, then the verifier; `--check` changes nothing; missing prerequisites exit 2."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = REPO_ROOT / "scripts" / "deploy.sh"
+BASH = shutil.which("bash")
+TIMEOUT = 120
+
+# Logs "<tool> <argv>"; `pulumi stack output gateway` fails, so the verifier stops right after it starts.
+FAKE_TOOL = r'''#!/bin/sh
+tool="$(basename "$0")"
+echo "$tool $*" >> "$FAKE_DIR/calls.log"
+case "$tool $*" in
+  "pulumi stack output gateway"*) echo "error: no outputs (fake)" >&2; exit 255 ;;
+esac
+exit 0
+'''
+
+
+@pytest.fixture
+def fake(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("pulumi", "kubectl", "make"):
+        (bin_dir / tool).write_text(FAKE_TOOL)
+        (bin_dir / tool).chmod(0o755)
+    for util in ("sh", "bash", "basename", "dirname", "mkdir", "cat"):
+        (bin_dir / util).symlink_to(shutil.which(util))
+    return tmp_path, {"PATH": str(bin_dir), "FAKE_DIR": str(tmp_path), "HOME": str(tmp_path),
+                      "PULUMI_CONFIG_PASSPHRASE": "local-dev-only"}
+
+
+def run(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([BASH, str(SCRIPT), *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=TIMEOUT)
+
+
+def calls(fake_dir: Path) -> list[str]:
+    log = fake_dir / "calls.log"
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def test_deploy_logs_in_to_a_file_backend_selects_the_stack_runs_up_then_verifies(fake):
+    fake_dir, env = fake
+    backend = fake_dir / "state"
+    done = run({**env, "PULUMI_BACKEND_URL": f"file://{backend}"}, "dev")
+    assert calls(fake_dir) == [
+        f"pulumi login file://{backend}",
+        "make venv",
+        "pulumi stack select --create dev",
+        "pulumi up --yes --stack dev",
+        "pulumi stack output gateway --json --stack dev",  # scripts/verify-stack.sh, after the up
+    ]
+    assert backend.is_dir()
+    assert done.returncode == 2 and "cannot read the 'gateway' output of stack 'dev'" in done.stderr
+
+
+def test_deploy_defaults_to_the_repositorys_local_state(fake):
+    fake_dir, env = fake
+    run(env, "dev")
+    assert calls(fake_dir)[0] == f"pulumi login file://{REPO_ROOT}/.pulumi-state"
+
+
+def test_check_only_checks(fake):
+    fake_dir, env = fake
+    done = run(env, "--check", "dev")
+    assert done.returncode == 0, done.stderr
+    assert "deploy prerequisites for stack dev: ok" in done.stderr
+    assert calls(fake_dir) == []
+
+
+@pytest.mark.parametrize("args", [("dev",), ("--check", "dev")])
+def test_without_a_passphrase_nothing_happens(fake, args):
+    fake_dir, env = fake
+    del env["PULUMI_CONFIG_PASSPHRASE"]
+    done = run(env, *args)
+    assert done.returncode == 2 and "set PULUMI_CONFIG_PASSPHRASE" in done.stderr
+    assert calls(fake_dir) == []
+
+
+@pytest.mark.parametrize("tool", ["pulumi", "kubectl"])
+def test_a_missing_tool_is_named(fake, tool):
+    fake_dir, env = fake
+    (fake_dir / "bin" / tool).unlink()
+    done = run(env, "--check", "dev")
+    assert done.returncode == 2 and f"'{tool}' is not on PATH" in done.stderr
+    assert calls(fake_dir) == []
