@@ -1,4 +1,7 @@
-"""The tool catalog of a server file (its `TOOLS` and `PROBE`): the one source of truth for what a route offers.
+"""The tool catalog of a server: the one source of truth for what a route offers, and the verification plan.
+
+A code server's catalog is its file's `TOOLS` and `PROBE`; an image server's comes from its config
+(`expectedTools`, `dangerousTools`, `probe`), since an image cannot be inspected before it runs.
 
 `load_catalog` imports `server_code/<file>` by path under a unique module name, with `server_code/` on `sys.path`
 only for the duration of the import, and removes every module it imported from there (`mcp_core`, the server
@@ -11,11 +14,17 @@ import importlib.util
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional, Sequence
+
+from .config import AggregateConfig, ConfigError, ServerConfig
+
+TOOLS_MATCH_EXACT = "exact"      # the route lists exactly the expected tools (a server file's TOOLS)
+TOOLS_MATCH_AT_LEAST = "atLeast"  # the route lists at least them (an image may offer more than its config states)
+PREFIX_DELIMITER = "_"            # agentgateway names a multiplexed tool <target>_<tool> (research §5)
 
 
 class CatalogError(ValueError):
-    """A server file does not define a usable TOOLS/PROBE; the message names the file."""
+    """A server's tools are unusable (a bad TOOLS/PROBE, an unknown denied tool); the message names the source."""
 
 
 @dataclass(frozen=True)
@@ -29,12 +38,16 @@ class ToolInfo:
 
 @dataclass(frozen=True)
 class ServerCatalog:
-    """The tools of one server file and the call the verifier makes to prove the route works."""
+    """The tools of one server and the call (if any) the verifier makes to prove the route works.
 
-    code_file: str
+    `source` names where the tools come from (the server file, or the image) for error messages; `tools_match`
+    says whether the server offers exactly these tools or possibly more (image servers)."""
+
+    source: str
     tools: tuple[ToolInfo, ...]
-    probe_tool: str
+    probe_tool: Optional[str]
     probe_arguments: dict = field(default_factory=dict)
+    tools_match: str = TOOLS_MATCH_EXACT
 
     @property
     def tool_names(self) -> list[str]:
@@ -106,17 +119,100 @@ def load_catalog(code_dir: Path, code_file: str) -> ServerCatalog:
     arguments = probe.get("arguments", {})
     if not isinstance(arguments, dict):
         raise CatalogError(f"{path}: PROBE arguments must be an object, got {arguments!r}")
-    return ServerCatalog(code_file=code_file, tools=tools, probe_tool=probe["tool"], probe_arguments=dict(arguments))
+    return ServerCatalog(source=code_file, tools=tools, probe_tool=probe["tool"], probe_arguments=dict(arguments))
+
+
+def image_catalog(server: ServerConfig) -> ServerCatalog:
+    """The catalog an image server's config states: expectedTools (at least these), dangerousTools, probe."""
+    spec = server.image_server
+    if spec is None:
+        raise ValueError(f"server {server.name!r} is type {server.type}, not image")
+    tools = tuple(ToolInfo(name=tool, description="", dangerous=tool in spec.dangerous_tools)
+                  for tool in spec.expected_tools)
+    return ServerCatalog(source=f"server {server.name!r} (image {server.image})", tools=tools,
+                         probe_tool=spec.probe_tool, probe_arguments=dict(spec.probe_arguments),
+                         tools_match=TOOLS_MATCH_AT_LEAST)
+
+
+def server_catalog(code_dir: Path, server: ServerConfig) -> ServerCatalog:
+    """The catalog of any server: its file's TOOLS/PROBE (type code), or its config (type image)."""
+    if server.image_server is not None:
+        return image_catalog(server)
+    assert server.code is not None  # a code server always has its file (config guarantees it)
+    return load_catalog(code_dir, server.code)
 
 
 def verification_entry(name: str, path: str, catalog: ServerCatalog, denied: tuple[str, ...] = ()) -> dict:
-    """One `verificationPlan` item: what the post-deploy verifier must see through the gateway at `path`."""
+    """One `verificationPlan` item: what the post-deploy verifier must see through the gateway at `path`.
+
+    `probe` is left out when the server has none; `toolsMatch` is given only when it is not the default exact."""
     unknown = sorted(set(denied) - set(catalog.tool_names))
     if unknown:
-        raise CatalogError(f"{catalog.code_file}: denied tool(s) {', '.join(unknown)} are not in TOOLS")
-    if catalog.probe_tool in denied:
-        raise CatalogError(f"{catalog.code_file}: the PROBE tool {catalog.probe_tool!r} cannot be denied")
-    return {"name": name, "path": path,
-            "expectedTools": [t for t in catalog.tool_names if t not in denied],
-            "deniedTools": list(denied),
-            "probe": {"tool": catalog.probe_tool, "arguments": dict(catalog.probe_arguments)}}
+        raise CatalogError(f"{catalog.source}: denied tool(s) {', '.join(unknown)} are not in its tools")
+    if catalog.probe_tool is not None and catalog.probe_tool in denied:
+        raise CatalogError(f"{catalog.source}: the probe tool {catalog.probe_tool!r} cannot be denied")
+    entry: dict[str, Any] = {"name": name, "path": path,
+                             "expectedTools": [t for t in catalog.tool_names if t not in denied],
+                             "deniedTools": list(denied)}
+    if catalog.probe_tool is not None:
+        entry["probe"] = {"tool": catalog.probe_tool, "arguments": dict(catalog.probe_arguments)}
+    if catalog.tools_match != TOOLS_MATCH_EXACT:
+        entry["toolsMatch"] = catalog.tools_match
+    return entry
+
+
+def names_are_prefixed(prefix_mode: str, target_count: int) -> bool:
+    """Whether agentgateway shows multiplexed tools as `<target>_<tool>`: always with Always, with Conditional
+    only when the backend has more than one target, never with Never (research §5)."""
+    return prefix_mode == "Always" or (prefix_mode == "Conditional" and target_count > 1)
+
+
+@dataclass(frozen=True)
+class AggregateTarget:
+    """One target of the aggregated route: the server's name, its catalog and the tools denied on it."""
+
+    name: str
+    catalog: ServerCatalog
+    denied: tuple[str, ...] = ()
+
+
+def _unique_names(aggregate: AggregateConfig, targets: Sequence[AggregateTarget]) -> None:
+    """Unprefixed names must be unique across targets: agentgateway drops duplicates, so a tool would vanish."""
+    owners: dict[str, list[str]] = {}
+    for target in targets:
+        for tool in target.catalog.tool_names:
+            owners.setdefault(tool, []).append(target.name)
+    clashes = [f"{tool} ({', '.join(names)})" for tool, names in owners.items() if len(names) > 1]
+    if clashes:
+        raise ConfigError([f"aggregate.prefixMode: {aggregate.prefix_mode!r} leaves tool names unprefixed, but "
+                           f"{'; '.join(clashes)} are offered by more than one target (agentgateway would drop "
+                           "duplicates): use Conditional or Always, or select fewer servers"])
+
+
+def aggregate_verification_entry(aggregate: AggregateConfig, targets: Sequence[AggregateTarget]) -> dict:
+    """The `verificationPlan` item of the aggregated route, with the names a client sees there.
+
+    Prefixed names (`<target>_<tool>`) come with `targets`; unprefixed names without it. The probe is the first
+    target's that has one; `toolsMatch` is atLeast as soon as one target may offer more than it states."""
+    assert all(PREFIX_DELIMITER not in target.name for target in targets), \
+        "target names are DNS labels (config), so they never contain the prefix delimiter"
+    prefixed = names_are_prefixed(aggregate.prefix_mode, len(targets))
+    if not prefixed:
+        _unique_names(aggregate, targets)
+    entry: dict[str, Any] = {"name": aggregate.name, "path": aggregate.path, "expectedTools": [],
+                             "deniedTools": []}
+    tools_match = TOOLS_MATCH_EXACT
+    for target in targets:
+        single = verification_entry(target.name, aggregate.path, target.catalog, target.denied)
+        prefix = f"{target.name}{PREFIX_DELIMITER}" if prefixed else ""
+        entry["expectedTools"] += [prefix + tool for tool in single["expectedTools"]]
+        entry["deniedTools"] += [prefix + tool for tool in single["deniedTools"]]
+        if "probe" in single and "probe" not in entry:
+            entry["probe"] = {"tool": prefix + single["probe"]["tool"], "arguments": single["probe"]["arguments"]}
+        if single.get("toolsMatch", TOOLS_MATCH_EXACT) != TOOLS_MATCH_EXACT:
+            tools_match = single["toolsMatch"]
+    if tools_match != TOOLS_MATCH_EXACT:
+        entry["toolsMatch"] = tools_match
+    if prefixed:
+        entry["targets"] = [target.name for target in targets]
+    return entry

@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any, Mapping, Optional
 
 from components.crds._base import DNS_LABEL, DNS_SUBDOMAIN
+from components.crds.agentgateway import MAX_TARGETS
 
 PROJECT = "mcp-federation"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +31,16 @@ DEFAULT_RESOURCES = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"c
 DEFAULT_GATEWAY = {"create": True, "name": "mcp-gateway", "namespace": "agentgateway-system", "port": 80,
                    "serviceType": "ClusterIP"}
 DEFAULT_SERVERS = [{"name": "fetch"}, {"name": "github"}, {"name": "slack"}]
+# The aggregated route: one path whose backend has every selected server as a target (`servers`: default all).
+DEFAULT_AGGREGATE = {"enabled": False, "path": "/mcp", "name": "mcp-all", "prefixMode": "Conditional",
+                     "failureMode": "FailClosed", "sessionRouting": "Stateful"}
+AGGREGATE_MODES = {"prefixMode": ("Conditional", "Always", "Never"), "failureMode": ("FailClosed", "FailOpen"),
+                   "sessionRouting": ("Stateful", "Stateless")}
+# `servers[i].type`: code runs server_code/<code> in `image`; image is a container image that itself serves MCP.
+SERVER_TYPES = ("code", "image")
+IMAGE_SERVER_KEYS = ("command", "args", "mcpPath", "healthPath", "expectedTools", "dangerousTools", "probe",
+                     "runAsUser")
+IMAGE_MCP_PATH_DEFAULT = "/mcp"
 
 # Project config key -> default. Must equal the `default:` of each key in Pulumi.yaml (tested).
 PROJECT_DEFAULTS: dict[str, Any] = {
@@ -39,11 +50,12 @@ PROJECT_DEFAULTS: dict[str, Any] = {
     "kubeContext": "",
     "gateway": DEFAULT_GATEWAY,
     "servers": DEFAULT_SERVERS,
+    "aggregate": {"enabled": False},
     "denyDangerousTools": True,
     "secrets": {},
 }
 SERVER_KEYS = ("name", "path", "code", "replicas", "port", "image", "resources",
-               "deniedTools", "allowedTools", "env", "secretEnv")
+               "deniedTools", "allowedTools", "env", "secretEnv", "type") + IMAGE_SERVER_KEYS
 # Data-plane Service types a created Gateway may get (AgentgatewayParameters spec.service.spec.type).
 GATEWAY_SERVICE_TYPES = ("ClusterIP", "LoadBalancer", "NodePort")
 SECRET_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -62,6 +74,9 @@ QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 IMAGE = re.compile(r"^(?:[a-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._/-][a-z0-9]+)*"
                    r"(?=[:@])(?::(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$")
 IMAGE_HELP = "a pinned image reference with a tag other than 'latest' or a digest (e.g. python:3.11-slim)"
+# Where an image serves MCP or health: an absolute path of path characters (a trailing '/' is allowed).
+UPSTREAM_PATH = re.compile(r"^/(?:[-A-Za-z0-9._~!$&'()*+,;=:@/]|%[0-9a-fA-F]{2})*$")
+UPSTREAM_PATH_HELP = "an absolute URL path (e.g. /mcp)"
 
 
 class ConfigError(ValueError):
@@ -119,12 +134,28 @@ class ResourcesConfig:
 
 
 @dataclass(frozen=True)
+class ImageServerConfig:
+    """What only a `type: image` server has: how its container starts, where it serves MCP and health, and the
+    tools it is expected to offer (an image cannot be inspected at deploy time, so the config states them)."""
+
+    command: tuple[str, ...] | None    # None: the image's entrypoint
+    args: tuple[str, ...] | None       # None: the image's cmd
+    mcp_path: str
+    health_path: str | None            # None: TCP socket probes on the port
+    expected_tools: tuple[str, ...]
+    dangerous_tools: tuple[str, ...]
+    probe_tool: str | None             # None: the verifier lists tools but calls none
+    probe_arguments: dict
+    run_as_user: int | None            # None: the component's default non-root UID
+
+
+@dataclass(frozen=True)
 class ServerConfig:
     """One MCP server: its code file in server_code/, where the gateway exposes it, and how it runs."""
 
     name: str
     path: str
-    code: str
+    code: str | None  # None for a type image server
     replicas: int
     port: int
     image: str
@@ -135,6 +166,12 @@ class ServerConfig:
     # Extra container env: plain values, and env names mapped to names under the `secrets` config key.
     env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     secret_env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    image_server: ImageServerConfig | None = None  # set exactly for type image (then `code` is None)
+
+    @property
+    def type(self) -> str:
+        """`code` (runs server_code/<code>) or `image` (the image itself serves MCP)."""
+        return "image" if self.image_server is not None else "code"
 
 
 @dataclass(frozen=True)
@@ -149,6 +186,19 @@ class GatewayConfig:
 
 
 @dataclass(frozen=True)
+class AggregateConfig:
+    """The optional aggregated route: one path whose AgentgatewayBackend has every selected server as a target."""
+
+    enabled: bool
+    path: str
+    name: str
+    prefix_mode: str
+    failure_mode: str
+    session_routing: str
+    servers: tuple[str, ...]  # target (= server) names in config order
+
+
+@dataclass(frozen=True)
 class FederationConfig:
     """The whole stack configuration."""
 
@@ -158,6 +208,7 @@ class FederationConfig:
     kube_context: str | None
     gateway: GatewayConfig
     servers: tuple[ServerConfig, ...]
+    aggregate: AggregateConfig
     code_dir: Path
     deny_dangerous_tools: bool = True
     secrets: Mapping[str, SecretValue] = field(default_factory=lambda: MappingProxyType({}))
@@ -320,6 +371,90 @@ def _server_security(check: _Checker, key: str, entry: dict) -> dict | None:
             "env": MappingProxyType(env), "secret_env": MappingProxyType(secret_env)}
 
 
+def _server_type(check: _Checker, key: str, entry: dict) -> str | None:
+    """The server's `type`; keys of the other type are errors."""
+    server_type = entry.get("type", "code")
+    if server_type not in SERVER_TYPES:
+        check.fail(f"{key}.type", f"{server_type!r} is not one of {', '.join(SERVER_TYPES)}")
+        return None
+    for other in ("code",) if server_type == "image" else IMAGE_SERVER_KEYS:
+        if other in entry:
+            owner = "code" if other == "code" else "image"
+            check.fail(f"{key}.{other}", f"{entry[other]!r}: only a type {owner} server takes this key "
+                                         f"(this one is type {server_type})")
+    return server_type
+
+
+def _string_list(check: _Checker, key: str, value: Any, non_empty: bool = False) -> tuple[str, ...] | None:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        check.fail(key, f"{value!r} is not a list of strings")
+        return None
+    if non_empty and not value:
+        check.fail(key, "[] is empty")
+        return None
+    return tuple(value)
+
+
+def _probe(check: _Checker, key: str, value: Any, expected: tuple[str, ...] | None,
+           dangerous: tuple[str, ...] | None) -> tuple[str, dict] | None:
+    """`probe: {tool, arguments}` of an image server: a harmless tool of expectedTools."""
+    entry = check.mapping(key, value, ("tool", "arguments"))
+    if entry is None:
+        return None
+    if "tool" not in entry:
+        check.fail(f"{key}.tool", "is required (the tool the verifier calls after a deploy)")
+        return None
+    tool = check.string(f"{key}.tool", entry["tool"])
+    arguments = entry.get("arguments", {})
+    if not isinstance(arguments, Mapping):
+        check.fail(f"{key}.arguments", f"{arguments!r} is not an object")
+        return None
+    if tool is None or expected is None or dangerous is None:
+        return None
+    if tool not in expected:
+        check.fail(f"{key}.tool", f"{tool!r} is not in expectedTools ({', '.join(expected)})")
+        return None
+    if tool in dangerous:
+        check.fail(f"{key}.tool", f"{tool!r} is in dangerousTools: the verifier calls the probe tool after every "
+                                  "deploy, so it must be a harmless one")
+        return None
+    return tool, dict(arguments)
+
+
+def _image_server(check: _Checker, key: str, entry: dict) -> ImageServerConfig | None:
+    """The keys of a `type: image` server (its container image itself serves MCP over Streamable HTTP)."""
+    errors = len(check.errors)
+    if "image" not in entry:
+        check.fail(f"{key}.image", "is required for type image (a pinned container image that serves MCP)")
+    command = _string_list(check, f"{key}.command", entry["command"], True) if "command" in entry else None
+    args = _string_list(check, f"{key}.args", entry["args"]) if "args" in entry else None
+    mcp_path = check.string(f"{key}.mcpPath", entry.get("mcpPath", IMAGE_MCP_PATH_DEFAULT), UPSTREAM_PATH,
+                            UPSTREAM_PATH_HELP, 1024)
+    health_path = check.string(f"{key}.healthPath", entry["healthPath"], UPSTREAM_PATH, UPSTREAM_PATH_HELP,
+                               1024) if "healthPath" in entry else None
+    run_as_user = check.integer(f"{key}.runAsUser", entry["runAsUser"], 1, 2**31 - 1,
+                                " (0 is root; the pods run as non-root)") if "runAsUser" in entry else None
+    expected = None
+    if "expectedTools" not in entry:
+        check.fail(f"{key}.expectedTools", "is required for type image (the tools the image offers; "
+                                           "the verifier checks that tools/list includes them)")
+    elif entry["expectedTools"] == []:
+        check.fail(f"{key}.expectedTools", "[] is empty: list the tools the image offers")
+    else:
+        expected = _tool_list(check, f"{key}.expectedTools", entry["expectedTools"])
+    dangerous = _tool_list(check, f"{key}.dangerousTools", entry.get("dangerousTools", []))
+    unknown = [t for t in dangerous or () if expected is not None and t not in expected]
+    if unknown:
+        check.fail(f"{key}.dangerousTools", f"{', '.join(unknown)} not in expectedTools ({', '.join(expected)})")
+    probe = _probe(check, f"{key}.probe", entry["probe"], expected, dangerous) if "probe" in entry else None
+    if len(check.errors) > errors or expected is None or dangerous is None:
+        return None
+    return ImageServerConfig(command=command, args=args, mcp_path=mcp_path, health_path=health_path,  # type: ignore
+                             expected_tools=expected, dangerous_tools=dangerous,
+                             probe_tool=probe[0] if probe else None, probe_arguments=probe[1] if probe else {},
+                             run_as_user=run_as_user)
+
+
 def _server(check: _Checker, index: int, raw: Any, image: str | None, code_dir: Path) -> ServerConfig | None:
     key = f"servers[{index}]"
     entry = check.mapping(key, raw, SERVER_KEYS)
@@ -334,7 +469,9 @@ def _server(check: _Checker, index: int, raw: Any, image: str | None, code_dir: 
     path = code = None
     if "path" in entry or name is not None:
         path = _route_path(check, f"{key}.path", entry.get("path", f"/mcp/{name}"))
-    if "code" in entry or name is not None:
+    server_type = _server_type(check, key, entry)
+    image_server = _image_server(check, key, entry) if server_type == "image" else None
+    if server_type == "code" and ("code" in entry or name is not None):
         code = _code_file(check, f"{key}.code", entry.get("code", f"{name}.py"), code_dir)
     replicas = check.integer(f"{key}.replicas", entry.get("replicas", SERVER_REPLICAS_DEFAULT), 1, 100)
     port = check.integer(f"{key}.port", entry.get("port", SERVER_PORT_DEFAULT), 1024, 65535,
@@ -344,9 +481,10 @@ def _server(check: _Checker, index: int, raw: Any, image: str | None, code_dir: 
     resources = _resources(check, f"{key}.resources", entry.get("resources", DEFAULT_RESOURCES))
     security = _server_security(check, key, entry)
     fields = (name, path, code, replicas, port, server_image, resources)
-    if any(f is None for f in fields) or security is None:
+    if any(f is None for f in (name, path, replicas, port, server_image, resources)) or security is None \
+            or (code is None) == (image_server is None):  # exactly one: a code file or image-server settings
         return None
-    return ServerConfig(*fields, **security)  # type: ignore[arg-type]
+    return ServerConfig(*fields, **security, image_server=image_server)  # type: ignore[arg-type]
 
 
 def _gateway(check: _Checker, raw: Any) -> GatewayConfig | None:
@@ -440,6 +578,54 @@ def _duplicates(check: _Checker, raw_servers: list) -> None:
             paths[path] = index
 
 
+def _aggregate(check: _Checker, raw: Any, raw_servers: list) -> AggregateConfig | None:
+    """The `aggregate` key. When enabled, its name and path must not be a server's and at most MAX_TARGETS
+    servers may be selected. Server names are read from the raw entries, so one bad server entry does not also
+    make the aggregate fail."""
+    entry = check.mapping("aggregate", raw, tuple(DEFAULT_AGGREGATE) + ("servers",))
+    if entry is None:
+        return None
+    merged = {**DEFAULT_AGGREGATE, **entry}
+    names: dict[str, int] = {}
+    paths: dict[str, int] = {}
+    for index, server in enumerate(raw_servers):
+        if isinstance(server, Mapping) and isinstance(server.get("name"), str):
+            names.setdefault(server["name"], index)
+            path = server.get("path", f"/mcp/{server['name']}")
+            if isinstance(path, str):
+                paths.setdefault(path, index)
+    errors = len(check.errors)
+    enabled = check.boolean("aggregate.enabled", merged["enabled"])
+    path = _route_path(check, "aggregate.path", merged["path"])
+    name = check.string("aggregate.name", merged["name"], DNS_LABEL, _DNS_LABEL_HELP, 63)
+    for mode, allowed in AGGREGATE_MODES.items():
+        if merged[mode] not in allowed:
+            check.fail(f"aggregate.{mode}", f"{merged[mode]!r} is not one of {', '.join(allowed)}")
+    selected: tuple[str, ...] | None = tuple(names)
+    if "servers" in entry:
+        selected = _string_list(check, "aggregate.servers", entry["servers"], True)
+        for index, server_name in enumerate(selected or ()):
+            if server_name not in names:
+                check.fail(f"aggregate.servers[{index}]",
+                           f"{server_name!r} is not a server name ({', '.join(names) or 'no servers'})")
+            elif server_name in selected[:index]:  # type: ignore[index]
+                check.fail(f"aggregate.servers[{index}]", f"{server_name!r} is listed twice")
+    if enabled:
+        if path in paths:
+            check.fail("aggregate.path", f"{path!r} is already the path of servers[{paths[path]}]")
+        if name in names:
+            check.fail("aggregate.name", f"{name!r} is already the name of servers[{names[name]}] (the aggregate's "
+                                         "backend and route would get that server's object names)")
+        if selected is not None and len(selected) > MAX_TARGETS:
+            check.fail("aggregate.servers", f"{len(selected)} servers selected, but one AgentgatewayBackend holds at "
+                                            f"most {MAX_TARGETS} targets: list at most {MAX_TARGETS}")
+    if len(check.errors) > errors:
+        return None
+    return AggregateConfig(enabled=enabled, path=path, name=name, prefix_mode=merged["prefixMode"],  # type: ignore
+                           failure_mode=merged["failureMode"], session_routing=merged["sessionRouting"],
+                           servers=selected)  # type: ignore[arg-type]
+
+
 def parse_config(raw: Mapping[str, Any], code_dir: Path = CODE_DIR) -> FederationConfig:
     """Validate a plain mapping of project config keys (missing keys take their defaults)."""
     check = _Checker()
@@ -465,16 +651,18 @@ def parse_config(raw: Mapping[str, Any], code_dir: Path = CODE_DIR) -> Federatio
         if secrets is not None:
             missing_secrets = _secret_references(check, parsed, secrets)
         servers = [s for s in parsed if s is not None]
+    aggregate = _aggregate(check, values["aggregate"], raw_servers if isinstance(raw_servers, list) else [])
     if check.errors:
         raise ConfigError(check.errors, missing_secrets)
     return FederationConfig(namespace=namespace, create_namespace=create_namespace, image=image,  # type: ignore
                             kube_context=kube_context or None, gateway=gateway, servers=tuple(servers),
+                            aggregate=aggregate,
                             code_dir=code_dir, deny_dangerous_tools=deny_dangerous_tools,
                             secrets=MappingProxyType(secrets or {}))
 
 
 # Keys whose value is structured: the CLI and the mocks hand them over as JSON text.
-_STRUCTURED_KEYS = ("gateway", "servers", "secrets")
+_STRUCTURED_KEYS = ("gateway", "servers", "secrets", "aggregate")
 _SECRET_KEYS = ("secrets",)  # never echoed in an error
 
 

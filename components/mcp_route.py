@@ -1,5 +1,8 @@
 """McpRoute: exposes one MCP server through the Gateway (AgentgatewayBackend + HTTPRoute).
 
+`mcp_backend` and `path_route` build those two objects; the aggregated route (aggregate_route.py) uses them too,
+with several targets on one backend.
+
 References and namespaces: the backend's `static.backendRef` is a LocalObjectReference, so the backend lives in
 the Service's namespace. The route's parentRef to the Gateway in another namespace needs no ReferenceGrant (the
 Gateway's `allowedRoutes` admits the route's namespace instead). Only a route in a different namespace than its
@@ -8,7 +11,7 @@ backend (`route_namespace`) crosses namespaces: then a ReferenceGrant in the bac
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Sequence
 
 import pulumi
 
@@ -35,11 +38,58 @@ from .crds import (
 BACKEND_GROUP = "agentgateway.dev"
 BACKEND_KIND = "AgentgatewayBackend"
 GATEWAY_GROUP = "gateway.networking.k8s.io"
-UPSTREAM_MCP_PATH = "/mcp"  # where every server file serves MCP (mcp_core.MCP_PATH)
+UPSTREAM_MCP_PATH = "/mcp"  # where every server file serves MCP (mcp_core.MCP_PATH); image servers set theirs
 # `pulumi up` waits until the controller accepted the object (pulumi.md §4.1). HTTPRoute conditions live under
 # status.parents[], which `condition=` does not read, hence the jsonpath.
 BACKEND_WAIT_FOR = "condition=Accepted"
 ROUTE_WAIT_FOR = "jsonpath={.status.parents[*].conditions[?(@.type=='Accepted')].status}=True"
+
+
+@dataclass(frozen=True)
+class McpRouteTarget:
+    """One MCP target of a backend: a Service (same namespace as the backend), its port and the MCP path there."""
+
+    name: str                      # the target name; agentgateway prefixes tools with it when multiplexing
+    service_name: pulumi.Input[str]
+    port: int
+    path: str = UPSTREAM_MCP_PATH
+
+
+def mcp_backend(resource_name: str, name: str, namespace: pulumi.Input[str], targets: Sequence[McpRouteTarget],
+                annotations: Mapping[str, str], opts: pulumi.ResourceOptions, *, prefix_mode: Optional[str] = None,
+                failure_mode: Optional[str] = None, session_routing: Optional[str] = None) -> AgentgatewayBackend:
+    """An AgentgatewayBackend speaking Streamable HTTP to each target's Service; unset modes keep the CRD defaults.
+    `pulumi up` waits until the controller has accepted it."""
+    return AgentgatewayBackend(
+        resource_name,
+        metadata={"name": name, "namespace": namespace,
+                  "annotations": {**annotations, "pulumi.com/waitFor": BACKEND_WAIT_FOR}},
+        spec=AgentgatewayBackendSpec(mcp=McpBackend(
+            targets=[McpTarget(name=target.name, static=StaticMcpTarget(
+                backendRef=LocalObjectReference(name=target.service_name), port=target.port, path=target.path,
+                protocol="StreamableHTTP")) for target in targets],
+            prefixMode=prefix_mode, failureMode=failure_mode, sessionRouting=session_routing)),
+        opts=opts)
+
+
+def path_route(resource_name: str, name: str, namespace: pulumi.Input[str], path: str,
+               gateway: tuple[pulumi.Input[str], pulumi.Input[str], str], backend_name: pulumi.Input[str],
+               opts: pulumi.ResourceOptions, backend_namespace: Optional[pulumi.Input[str]] = None) -> HTTPRoute:
+    """An HTTPRoute on the Gateway listener `gateway` = (name, namespace, listener) sending the path prefix `path`
+    to the AgentgatewayBackend `backend_name` (in `backend_namespace` if that differs from the route's).
+    `pulumi up` waits until the Gateway has accepted it."""
+    gateway_name, gateway_namespace, listener_name = gateway
+    return HTTPRoute(
+        resource_name,
+        metadata={"name": name, "namespace": namespace, "annotations": {"pulumi.com/waitFor": ROUTE_WAIT_FOR}},
+        spec=HTTPRouteSpec(
+            parentRefs=[ParentReference(group=GATEWAY_GROUP, kind="Gateway", name=gateway_name,
+                                        namespace=gateway_namespace, sectionName=listener_name)],
+            rules=[HTTPRouteRule(
+                matches=[HTTPRouteMatch(path=HTTPPathMatch(type="PathPrefix", value=path))],
+                backendRefs=[HTTPBackendRef(group=BACKEND_GROUP, kind=BACKEND_KIND, name=backend_name,
+                                            namespace=backend_namespace)])]),
+        opts=opts)
 
 
 @dataclass(frozen=True)
@@ -55,6 +105,7 @@ class McpRouteArgs:
     listener_name: str = "http"
     route_namespace: Optional[str] = None  # default: the backend's namespace (no ReferenceGrant needed)
     backend_annotations: Mapping[str, str] = field(default_factory=dict)  # extra, e.g. the dangerous-tools list
+    upstream_path: str = UPSTREAM_MCP_PATH  # where the Service serves MCP (an image server's mcpPath)
 
 
 class McpRoute(pulumi.ComponentResource):
@@ -67,16 +118,11 @@ class McpRoute(pulumi.ComponentResource):
         super().__init__("mcpfederation:components:McpRoute", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         route_namespace = args.route_namespace or args.namespace
-        self.backend = AgentgatewayBackend(
-            f"{name}-backend",
-            metadata={"name": name, "namespace": args.namespace,
-                      "annotations": {**args.backend_annotations, "pulumi.com/waitFor": BACKEND_WAIT_FOR}},
-            spec=AgentgatewayBackendSpec(mcp=McpBackend(targets=[McpTarget(
-                name=name,
-                static=StaticMcpTarget(backendRef=LocalObjectReference(name=args.service_name),
-                                       port=args.service_port, path=UPSTREAM_MCP_PATH,
-                                       protocol="StreamableHTTP"))])),
-            opts=child)
+        self.backend = mcp_backend(
+            f"{name}-backend", name, args.namespace,
+            [McpRouteTarget(name=name, service_name=args.service_name, port=args.service_port,
+                            path=args.upstream_path)],
+            args.backend_annotations, child)
         self.backend_name = self.backend.metadata["name"]
         self.reference_grant: Optional[ReferenceGrant] = None
         depends_on = []
@@ -90,17 +136,9 @@ class McpRoute(pulumi.ComponentResource):
                 opts=child)
             depends_on.append(self.reference_grant)
         backend_namespace = args.namespace if route_namespace != args.namespace else None
-        self.route = HTTPRoute(
-            f"{name}-route",
-            metadata={"name": name, "namespace": route_namespace,
-                      "annotations": {"pulumi.com/waitFor": ROUTE_WAIT_FOR}},
-            spec=HTTPRouteSpec(
-                parentRefs=[ParentReference(group=GATEWAY_GROUP, kind="Gateway", name=args.gateway_name,
-                                            namespace=args.gateway_namespace, sectionName=args.listener_name)],
-                rules=[HTTPRouteRule(
-                    matches=[HTTPRouteMatch(path=HTTPPathMatch(type="PathPrefix", value=args.path))],
-                    backendRefs=[HTTPBackendRef(group=BACKEND_GROUP, kind=BACKEND_KIND, name=self.backend_name,
-                                                namespace=backend_namespace)])]),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on))
+        self.route = path_route(
+            f"{name}-route", name, route_namespace, args.path,
+            (args.gateway_name, args.gateway_namespace, args.listener_name), self.backend_name,
+            pulumi.ResourceOptions(parent=self, depends_on=depends_on), backend_namespace=backend_namespace)
         self.route_name = self.route.metadata["name"]
         self.register_outputs({"backendName": self.backend_name, "routeName": self.route_name})

@@ -110,7 +110,7 @@ def test_verification_entry_from_the_catalog():
 
 def test_verification_entry_rejects_unknown_or_probe_denials():
     catalog = load_catalog(CODE_DIR, "github.py")
-    with pytest.raises(CatalogError, match="denied tool\\(s\\) nope are not in TOOLS"):
+    with pytest.raises(CatalogError, match="^github.py: denied tool\\(s\\) nope are not in its tools$"):
         verification_entry("github", "/mcp/github", catalog, denied=("nope",))
-    with pytest.raises(CatalogError, match="the PROBE tool 'get_repo' cannot be denied"):
+    with pytest.raises(CatalogError, match="^github.py: the probe tool 'get_repo' cannot be denied$"):
         verification_entry("github", "/mcp/github", catalog, denied=("get_repo",))
