@@ -19,6 +19,8 @@ GATEWAY_CLASS = "agentgateway"  # created and owned by the agentgateway controll
 LISTENER_NAME = "http"
 GATEWAY_WAIT_FOR = "condition=Accepted"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by Kubernetes on every namespace, immutable
+# Pod Security Admission: reject (enforce), log (audit) and warn about pods that break the "restricted" profile.
+POD_SECURITY_LABELS = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
 
 
 def read_server_code(config: FederationConfig, server: ServerConfig) -> dict[str, str]:
@@ -61,7 +63,8 @@ class McpFederation(pulumi.ComponentResource):
             self.namespace_resource = k8s.core.v1.Namespace(
                 config.namespace,
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=config.namespace,
-                                                    labels={"app.kubernetes.io/part-of": "mcp-federation"}),
+                                                    labels={"app.kubernetes.io/part-of": "mcp-federation",
+                                                            **POD_SECURITY_LABELS}),
                 opts=child)
             namespace = self.namespace_resource.metadata.name  # so everything in it waits for it
         self.namespace = pulumi.Output.from_input(namespace)
