@@ -51,11 +51,16 @@ SERVER_INFO = {"name": "gateway-front", "version": "1.4.1-test"}
 
 @dataclass(frozen=True)
 class Target:
-    """One MCP target of a route: its name (no `_`), upstream endpoint and denied (upstream) tool names."""
+    """One MCP target of a route: its name (no `_`), upstream endpoint and denied (upstream) tool names.
+
+    `hidden_tools` is fault injection: tools left out of `tools/list` but still callable (a gateway whose
+    authorization filters lists but not calls), so tests can prove the verifier calls denied tools.
+    """
 
     name: str
     upstream_url: str
     denied_tools: tuple[str, ...] = ()
+    hidden_tools: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.name or DELIMITER in self.name:
@@ -138,7 +143,7 @@ class ToolCatalog:
         tools, seen = [], set()
         for target, tool in await self._all_tools(upstream):
             name = f"{target.name}{DELIMITER}{tool.name}" if self.route.prefixed else tool.name
-            if tool.name in target.denied_tools or name in seen:  # Never: the first target wins a duplicate
+            if tool.name in target.denied_tools + target.hidden_tools or name in seen:  # Never: first target wins
                 continue
             seen.add(name)
             tools.append({**_dump(tool), "name": name})
@@ -152,11 +157,12 @@ class ToolCatalog:
             if target is None or not tool or target_name not in upstream.connected or tool in target.denied_tools:
                 raise UnknownTool(name)
             return target_name, tool
-        for target, listed in await self._all_tools(upstream):
-            if listed.name == name:
-                if name in target.denied_tools:
-                    raise UnknownTool(name)
-                return target.name, name
+        owners = [target for target, listed in await self._all_tools(upstream) if listed.name == name]
+        allowed = [target for target in owners if name not in target.denied_tools]
+        if allowed:
+            return allowed[0].name, name
+        if owners:
+            raise UnknownTool(name)
         if len(self.targets) == 1 and upstream.connected:  # pass through; the upstream answers for unknown names
             return upstream.connected[0], name
         raise UnknownTool(name)

@@ -91,7 +91,8 @@ class UpstreamSessions:
             except MCPError as exc:
                 raise UpstreamFailed(exc.code, exc.message) from None
             except Exception as exc:  # noqa: BLE001
-                raise UpstreamFailed(types.INTERNAL_ERROR, f"upstream {target} unavailable: {first_cause(exc)}") from None
+                raise UpstreamFailed(types.INTERNAL_ERROR,
+                                     f"upstream {target} unavailable: {first_cause(exc)}") from None
 
         future = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((guarded, future))
