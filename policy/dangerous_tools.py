@@ -5,8 +5,10 @@ comma-separated `<target>/<tool>` pairs ('' if none). A pair is denied when an A
 stack targets that backend (`targetRefs` kind AgentgatewayBackend, same name and namespace) and its
 `backend.mcp.authorization` either has action Deny with the pair's canonical expression among `matchExpressions`,
 or has action Allow (the default) while no Allow policy of the backend lists that expression (agentgateway denies
-everything an Allow list does not match; a matching Deny rule wins over any Allow rule). The canonical expression
-comes from `components.tool_policy.tool_expression`, the function the program builds its policies with.
+everything an Allow list does not match; a matching Deny rule wins over any Allow rule). The canonical expressions
+come from `components.tool_policy.tool_expression`, the function the program builds its policies with: both the
+target-qualified form and the plain `mcp.tool.name` form match the pair (the latter on every target), so either
+counts, whichever form the program chose for the backend.
 """
 from __future__ import annotations
 
@@ -50,11 +52,11 @@ def parse_annotation(value: str) -> tuple[list[DangerousTool], list[str]]:
     return pairs, problems
 
 
-def expected_expression(pair: DangerousTool, single_target: bool) -> str:
-    """The canonical CEL expression the program uses to match this tool on its backend."""
+def matching_expressions(pair: DangerousTool) -> tuple[str, str]:
+    """The canonical CEL expressions that match this tool: target-qualified first, then by tool name only."""
     from components.tool_policy import tool_expression  # lazy: the repo root is put on sys.path by the pack
 
-    return tool_expression(None if single_target else pair.target, pair.tool)
+    return tool_expression(pair.target, pair.tool), tool_expression(None, pair.tool)
 
 
 def stack_name(resources: Sequence[StackObject]) -> Optional[str]:
@@ -80,12 +82,12 @@ def _authorizations(policies: Iterable[StackObject], backend: StackObject) -> li
     return found
 
 
-def is_denied(expression: str, authorizations: Sequence[Authorization]) -> bool:
-    """Whether agentgateway denies a call that `expression` matches, given the backend's authorizations."""
-    if any(a.action == "Deny" and expression in a.expressions for a in authorizations):
+def is_denied(matching: Sequence[str], authorizations: Sequence[Authorization]) -> bool:
+    """Whether agentgateway denies a tool that the `matching` expressions describe, given the backend's rules."""
+    if any(a.action == "Deny" and set(matching) & set(a.expressions) for a in authorizations):
         return True
     allows = [a for a in authorizations if a.action == "Allow"]
-    return bool(allows) and not any(expression in a.expressions for a in allows)
+    return bool(allows) and not any(set(matching) & set(a.expressions) for a in allows)
 
 
 def _backend_violations(backend: StackObject, policies: Sequence[StackObject], stack: str) -> list[Violation]:
@@ -101,8 +103,9 @@ def _backend_violations(backend: StackObject, policies: Sequence[StackObject], s
     single_target = len(as_list(get_path(backend.props, "spec", "mcp", "targets"))) == 1
     authorizations = _authorizations(policies, backend)
     for pair in pairs:
-        expression = expected_expression(pair, single_target)
-        if not is_denied(expression, authorizations):
+        targeted, by_name = matching_expressions(pair)
+        if not is_denied((targeted, by_name), authorizations):
+            expression = by_name if single_target else targeted
             found.append(Violation(backend.urn, (
                 f"{what}: dangerous tool {pair.target}/{pair.tool} is not denied in stack {stack!r}; declare an "
                 f"AgentgatewayPolicy targeting this backend with backend.mcp.authorization action Deny and "

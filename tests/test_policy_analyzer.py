@@ -14,7 +14,7 @@ from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from tests.pulumi_mocks import REPO_ROOT, cli_config, mocks  # noqa: F401 (fixture)
-from tests.test_policy_program import DEPLOYMENT, HTTP_ROUTE, _backend_ref, _container, run_stack
+from tests.test_policy_program import BACKEND, DEPLOYMENT, HTTP_ROUTE, _backend_ref, _container, run_stack
 
 START_TIMEOUT = 120  # seconds for the pack process to print its port on a loaded machine
 
@@ -105,3 +105,27 @@ def test_a_stack_with_a_route_to_an_undeclared_backend_is_blocked(analyzer, mock
         return [(d.policyName, d.urn) for d in response.diagnostics if d.policyName == "route-backend-declared"]
     assert analyze_stack(dev) == []
     assert analyze_stack(broken) == [("route-backend-declared", dev.urn(HTTP_ROUTE, "github-route"))]
+
+
+def _denials(analyzer, view) -> list[str]:
+    resources = [analyzer_pb2.AnalyzerResource(type=r.resource_type, urn=r.urn, name=r.name,
+                                               properties=_struct(r.props)) for r in view.outputs]
+    response = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources), timeout=60)
+    return sorted(d.urn for d in response.diagnostics if d.policyName == "dangerous-tools-denied")
+
+
+def test_dangerous_tools_follow_the_stack_name_and_the_policy_config(analyzer, mocks):
+    # dev config leaves dangerous tools callable; the pack imports components.tool_policy from the checkout.
+    dev = run_stack(mocks, "dev", cli_config("dev"))
+    staging = dev.as_stack("staging")
+    assert _denials(analyzer, dev) == []
+    expected = sorted(staging.urn(BACKEND, f"{name}-backend") for name in ("github", "slack"))  # dangerous tools
+    assert _denials(analyzer, staging) == expected
+    config = analyzer_pb2.PolicyConfig(enforcementLevel=analyzer_pb2.MANDATORY,
+                                       properties=_struct({"devStacks": ["dev", "staging"]}))
+    try:
+        analyzer.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig={"dangerous-tools-denied": config}),
+                           timeout=60)
+        assert _denials(analyzer, staging) == []
+    finally:
+        analyzer.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig={}), timeout=60)

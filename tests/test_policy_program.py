@@ -192,8 +192,8 @@ def test_a_backend_ref_matches_on_namespace_and_kind(dev):
     other_namespace = dev.mutated(HTTP_ROUTE, "fetch-route", lambda d: _backend_ref(d).update(namespace="tools"))
     assert [v.message for v in added(dev, other_namespace)] == [
         "HTTPRoute mcp/fetch: spec.rules[0].backendRefs AgentgatewayBackend tools/fetch is not declared in this stack"]
-    other_kind = dev.mutated(HTTP_ROUTE, "fetch-route",
-                             lambda d: _backend_ref(d).update(group="inference.networking.k8s.io", kind="InferencePool"))
+    pool = {"group": "inference.networking.k8s.io", "kind": "InferencePool"}
+    other_kind = dev.mutated(HTTP_ROUTE, "fetch-route", lambda d: _backend_ref(d).update(pool))
     assert [v.message for v in added(dev, other_kind)] == [
         "HTTPRoute mcp/fetch: spec.rules[0].backendRefs InferencePool mcp/fetch (group 'inference.networking.k8s.io') "
         "is neither an AgentgatewayBackend nor a Service"]

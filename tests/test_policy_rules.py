@@ -113,15 +113,21 @@ def test_dangerous_tools_annotation_parsing(value, pairs, problems):
 
 
 def test_deny_and_allow_semantics():
-    expr = 'mcp.tool.name == "delete_repo"'
+    pair = DangerousTool("github", "delete_repo")
+    targeted, by_name = dangerous_tools.matching_expressions(pair)
+    assert (targeted, by_name) == ('mcp.tool.target == "github" && mcp.tool.name == "delete_repo"',
+                                   'mcp.tool.name == "delete_repo"')
+    matching = (targeted, by_name)
     other = 'mcp.tool.name == "search"'
-    assert not is_denied(expr, [])                                          # no policy: everything allowed
-    assert is_denied(expr, [Authorization("Deny", (other, expr))])
-    assert not is_denied(expr, [Authorization("Deny", (other,))])
-    assert is_denied(expr, [Authorization("Allow", (other,))])              # an Allow list without it
-    assert not is_denied(expr, [Authorization("Allow", (other,)), Authorization("Allow", (expr,))])  # OR
-    assert is_denied(expr, [Authorization("Allow", (expr,)), Authorization("Deny", (expr,))])  # Deny wins
-    assert not is_denied(expr, [Authorization("Require", (other,))])        # Require is not a deny list
+    assert not is_denied(matching, [])                                          # no policy: everything allowed
+    assert is_denied(matching, [Authorization("Deny", (other, by_name))])
+    assert is_denied(matching, [Authorization("Deny", (targeted,))])
+    assert not is_denied(matching, [Authorization("Deny", (other,))])
+    assert not is_denied(matching, [Authorization("Deny", ('mcp.tool.target == "slack" && ' + by_name,))])
+    assert is_denied(matching, [Authorization("Allow", (other,))])              # an Allow list without it
+    assert not is_denied(matching, [Authorization("Allow", (other,)), Authorization("Allow", (targeted,))])  # OR
+    assert is_denied(matching, [Authorization("Allow", (by_name,)), Authorization("Deny", (by_name,))])  # Deny wins
+    assert not is_denied(matching, [Authorization("Require", (other,))])        # Require is not a deny list
 
 
 def test_dev_stacks_config_is_checked():

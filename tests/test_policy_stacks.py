@@ -1,0 +1,117 @@
+"""Whole stacks through the policy pack: dev and every non-dev stack (Pulumi.<stack>.yaml) pass every policy, and
+dangerous tools may stay callable in dev stacks only; mutated copies of the real AgentgatewayPolicies and
+backends show what the dangerous-tools-denied rule reports."""
+from __future__ import annotations
+
+import pytest
+
+from components.catalog import load_catalog
+from components.config import CODE_DIR
+from policy.dangerous_tools import DANGEROUS_TOOLS_ANNOTATION
+from tests.pulumi_mocks import REPO_ROOT, cli_config, mocks  # noqa: F401 (fixture)
+from tests.test_policy_program import BACKEND, SERVERS, PolicyView, dev, run_stack  # noqa: F401 (fixture)
+
+AUTH_POLICY = "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayPolicy"
+NON_DEV_STACKS = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in REPO_ROOT.glob("Pulumi.*.yaml")
+                        if p.name != "Pulumi.dev.yaml") or ["staging"]
+
+
+def non_dev_config(stack: str) -> dict[str, str]:
+    """The stack's own config if its stack file exists, else dev's with dangerous tools denied."""
+    if (REPO_ROOT / f"Pulumi.{stack}.yaml").is_file():
+        return cli_config(stack)
+    return cli_config("dev", {"mcp-federation:denyDangerousTools": True})
+
+
+@pytest.fixture(params=NON_DEV_STACKS)
+def non_dev(request, mocks) -> PolicyView:
+    return run_stack(mocks, request.param, non_dev_config(request.param))
+
+
+def _dangerous_pairs() -> dict[str, list[str]]:
+    """Per server, the `<target>/<tool>` pairs its backend must declare (from the real tool catalogs)."""
+    return {name: [f"{name}/{tool}" for tool in sorted(load_catalog(CODE_DIR, f"{name}.py").dangerous_tool_names)]
+            for name in SERVERS}
+
+
+def _denials(view: PolicyView) -> list[tuple[str, str]]:
+    """(backend URN, message) of every dangerous-tools-denied violation."""
+    return sorted((v.urn, v.message) for v in view.check() if v.policy == "dangerous-tools-denied")
+
+
+def _authorization_policy(view: PolicyView, backend: str) -> str:
+    """The Pulumi name of the AgentgatewayPolicy that targets `backend`."""
+    found = [r.name for r in view.inputs if r.resource_type == AUTH_POLICY
+             and any(ref.get("name") == backend for ref in r.props["spec"]["targetRefs"])]
+    assert len(found) == 1, f"expected one AgentgatewayPolicy targeting {backend}, found {found}"
+    return found[0]
+
+
+def test_the_dev_stack_passes_every_policy(dev):
+    assert dev.check() == []
+
+
+def test_every_non_dev_stack_passes_every_policy(non_dev):
+    assert non_dev.check() == []
+    assert any(r.resource_type == AUTH_POLICY for r in non_dev.inputs)
+
+
+def test_backends_carry_the_dangerous_tools_the_policy_checks(dev):
+    pairs = _dangerous_pairs()
+    assert pairs["github"] and pairs["slack"]  # otherwise the dangerous-tools tests below would prove nothing
+    for name in SERVERS:
+        annotations = dev.props(BACKEND, f"{name}-backend")["metadata"]["annotations"]
+        assert annotations[DANGEROUS_TOOLS_ANNOTATION] == ",".join(pairs[name])
+
+
+def test_dangerous_tools_may_stay_callable_in_dev_stacks_only(dev):
+    assert _denials(dev) == []
+    staging = dev.as_stack("staging")
+    expected = sorted(
+        (staging.urn(BACKEND, f"{name}-backend"),
+         f"AgentgatewayBackend mcp/{name}: dangerous tool {pair} is not denied in stack 'staging'")
+        for name, pairs in _dangerous_pairs().items() for pair in pairs)
+    assert [(urn, message.split(";")[0]) for urn, message in _denials(staging)] == expected
+    # The policy config names the dev stacks.
+    config = {"dangerous-tools-denied": {"devStacks": ["dev", "staging"]}}
+    assert [v for v in staging.check(config) if v.policy == "dangerous-tools-denied"] == []
+
+
+def test_a_dangerous_tool_left_callable_outside_dev_is_reported(non_dev):
+    found = _denials(non_dev.without(AUTH_POLICY, _authorization_policy(non_dev, "github")))
+    assert [(urn, message.split(";")[0]) for urn, message in found] == [
+        (non_dev.urn(BACKEND, "github-backend"), f"AgentgatewayBackend mcp/github: dangerous tool {pair} is not "
+                                                  f"denied in stack {non_dev.inputs[0].urn.split(':')[2]!r}")
+        for pair in _dangerous_pairs()["github"]]
+
+
+def _authorization(props: dict) -> dict:
+    return props["spec"]["backend"]["mcp"]["authorization"]
+
+
+def test_a_deny_rule_must_match_the_canonical_expression(non_dev):
+    name = _authorization_policy(non_dev, "slack")
+    assert _authorization(non_dev.props(AUTH_POLICY, name))["action"] == "Deny"
+    loose = non_dev.mutated(AUTH_POLICY, name, lambda d: _authorization(d)["policy"].update(
+        matchExpressions=['mcp.tool.name.startsWith("delete")']))
+    assert [urn for urn, _ in _denials(loose)] == [non_dev.urn(BACKEND, "slack-backend")]
+
+
+def test_an_allow_list_denies_every_tool_it_does_not_list(non_dev):
+    name = _authorization_policy(non_dev, "github")
+    dangerous_expression = _authorization(non_dev.props(AUTH_POLICY, name))["policy"]["matchExpressions"][0]
+    safe = 'mcp.tool.name == "search_repositories"'
+    allow_safe = non_dev.mutated(AUTH_POLICY, name, lambda d: _authorization(d).update(
+        action="Allow", policy={"matchExpressions": [safe]}))
+    assert _denials(allow_safe) == []
+    allow_all = non_dev.mutated(AUTH_POLICY, name, lambda d: _authorization(d).update(
+        action="Allow", policy={"matchExpressions": [safe, dangerous_expression]}))
+    assert [urn for urn, _ in _denials(allow_all)] == [non_dev.urn(BACKEND, "github-backend")]
+
+
+def test_a_backend_without_the_annotation_cannot_be_checked_outside_dev(non_dev):
+    stripped = non_dev.mutated(BACKEND, "fetch-backend",
+                               lambda d: d["metadata"]["annotations"].pop(DANGEROUS_TOOLS_ANNOTATION))
+    assert _denials(stripped) == [(non_dev.urn(BACKEND, "fetch-backend"),
+                                   "AgentgatewayBackend mcp/fetch has no annotation mcp-federation.dev/dangerous-tools "
+                                   "(the program sets it on every backend), so its dangerous tools cannot be checked")]
