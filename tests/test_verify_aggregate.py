@@ -1,7 +1,9 @@
 """The verifier against an aggregated route: several real mock servers behind one path, tools as `<target>_<tool>`.
 
 The front (tests/gateway_front.py) multiplexes like agentgateway 1.4 (prefixMode, failureMode, per-target deny
-lists, upstream sessions opened at client initialize). Routes of the shared front:
+lists, upstream sessions opened at client initialize). Plans are built with the Pulumi program's own
+`aggregate_verification_entry`, so the tests also pin the plan contract between the program and the verifier.
+Routes of the shared front:
   /mcp            github, slack, fetch; dangerous tools denied; FailClosed
   /mcp/open       the same with github's server stopped; FailOpen (github is skipped)
   /mcp/closed     github (stopped) and slack; FailClosed (initialize fails)
@@ -17,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from components.catalog import AggregateTarget, aggregate_verification_entry
+from components.config import AggregateConfig
 from tests.gateway_front import AggregateRoute, GatewayFront, Target
 from tests.server_process import RawMcp, start_server
 from tests.test_verify_gateway import catalog, dangerous, run_cli, table_row, write_plan
@@ -26,19 +30,14 @@ MOCKS = ("github", "slack", "fetch")
 DEADLINE = "15"
 
 
-def aggregate_entry(name: str, path: str, mocks: tuple[str, ...], prefixed: bool = True, **overrides) -> dict:
-    """The plan entry of an aggregated route over `mocks` (target name = mock name), dangerous tools denied."""
-    expected, denied = [], []
-    for mock in mocks:
-        for tool in catalog(mock).tool_names:
-            visible = f"{mock}_{tool}" if prefixed else tool
-            (denied if tool in dangerous(mock) else expected).append(visible)
-    probe = catalog(mocks[0])
-    entry = {"name": name, "path": path, "expectedTools": expected, "deniedTools": denied,
-             "probe": {"tool": f"{mocks[0]}_{probe.probe_tool}" if prefixed else probe.probe_tool,
-                       "arguments": probe.probe_arguments}}
-    if prefixed:
-        entry["targets"] = list(mocks)
+def aggregate_entry(name: str, path: str, mocks: tuple[str, ...], prefix_mode: str = "Conditional",
+                    **overrides) -> dict:
+    """The plan entry the Pulumi program builds for an aggregated route over `mocks` (target name = mock name),
+    dangerous tools denied (+ overrides; None removes a key)."""
+    config = AggregateConfig(enabled=True, path=path, name=name, prefix_mode=prefix_mode, failure_mode="FailClosed",
+                             session_routing="Stateful", servers=mocks)
+    entry = aggregate_verification_entry(config, [AggregateTarget(mock, catalog(mock), tuple(dangerous(mock)))
+                                                  for mock in mocks])
     entry.update(overrides)
     return {key: value for key, value in entry.items() if value is not None}
 
@@ -107,8 +106,8 @@ def test_json_report_of_the_aggregated_route(front, tmp_path):
 
 
 def test_library_checks_aggregated_and_single_target_prefix_modes(front):
-    always = aggregate_entry("always", "/mcp/always", ("github",))
-    never = aggregate_entry("never", "/mcp/never", ("github", "slack"), prefixed=False)
+    always = aggregate_entry("always", "/mcp/always", ("github",), prefix_mode="Always")
+    never = aggregate_entry("never", "/mcp/never", ("github", "slack"), prefix_mode="Never")
     results = verify_routes(parse_plan([ALL, always, never]), front.url, deadline=15)
     assert [(r.name, r.passed, r.reason) for r in results] == [("mcp-all", True, ""), ("always", True, ""),
                                                                 ("never", True, "")]
