@@ -1,6 +1,7 @@
 """`python -m render --stack STACK --out DIR`: write the Kubernetes objects a stack declares, one YAML file each.
 
-Exit codes: 0 written; 2 usage error, unknown stack, unreadable project/stack file or invalid stack config;
+Exit codes: 0 written; 2 usage error, unknown stack, unreadable project/stack file, invalid stack config or an
+unwritable output directory;
 1 the program failed otherwise, or its objects cannot be rendered.
 """
 from __future__ import annotations
@@ -30,13 +31,13 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     sys.path.insert(0, str(REPO_ROOT))  # the program imports `components`
     from components.config import ConfigError
-    from render.core import render_stack
+    from render.core import OutputError, render_stack
     from render.manifests import RenderError
     from render.stack_config import StackConfigError
 
     try:
         render_stack(args.stack, args.out, args.project_dir)
-    except StackConfigError as exc:
+    except (StackConfigError, OutputError) as exc:
         print(f"render: {exc}", file=sys.stderr)
         return 2
     except ConfigError as exc:

@@ -18,6 +18,10 @@ MARKER = "# Rendered by `"  # first line of every file this tool writes (stale o
 Log = Callable[[str], None]
 
 
+class OutputError(Exception):
+    """The output directory cannot be created or written; the message names it."""
+
+
 def _stderr(message: str) -> None:
     print(f"render: {message}", file=sys.stderr, flush=True)
 
@@ -83,7 +87,8 @@ def _remove_stale(out_dir: Path) -> None:
 def render_stack(stack: str, out_dir: Path, project_dir: Path = REPO_ROOT, log: Log = _stderr) -> RenderResult:
     """Render `stack` of the project in `project_dir` into `out_dir` (files from an earlier render are replaced).
 
-    Raises StackConfigError (unknown stack, unreadable file), the program's ConfigError, or RenderError.
+    Raises StackConfigError (unknown stack, unreadable file), the program's ConfigError, RenderError, or
+    OutputError (nothing is written unless every object could be rendered).
     """
     project_dir = Path(project_dir)
     config = stack_config(stack, project_dir)
@@ -94,16 +99,20 @@ def render_stack(stack: str, out_dir: Path, project_dir: Path = REPO_ROOT, log: 
     items = manifests(declared, mocks.auto_named)
     command = f"python -m render --stack {stack}"
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _remove_stale(out_dir)
+    texts = {out_dir / name: to_yaml(manifest, command) for manifest, name in zip(items, file_names(items))}
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        _remove_stale(out_dir)
+        for path, text in texts.items():
+            path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"cannot write the output directory {out_dir}: {exc.strerror or exc}") from None
     result = RenderResult(files=[], manifests=items, placeholders=dict(config.placeholders))
-    for manifest, name in zip(items, file_names(items)):
-        path = out_dir / name
-        path.write_text(to_yaml(manifest, command), encoding="utf-8")
+    for manifest, path in zip(items, texts):
         result.files.append(path)
         if manifest.redacted:
             result.redacted.append(path)
-        if (manifest.urn.split("::")[2].split("$")[-1], manifest.urn.rsplit("::", 1)[1]) in mocks.auto_named:
+        if manifest.auto_named:
             result.auto_named.append(path)
     log(f"wrote {len(result.files)} objects to {out_dir}")
     _warn(result, log)

@@ -41,6 +41,7 @@ class Manifest:
     urn: str
     notes: tuple[str, ...] = ()
     redacted: bool = False  # a Secret, whose data is written redacted
+    auto_named: bool = False  # named by Pulumi at deployment; rendered with a content-hash suffix
 
     @property
     def kind(self) -> str:
@@ -132,7 +133,8 @@ def to_manifest(declared: Declared, resource: Any, auto_named: dict[tuple[str, s
                      "placeholders, never the real secrets")
     ordered = {key: cleaned[key] for key in TOP_KEYS if key in cleaned}
     ordered.update({key: cleaned[key] for key in sorted(cleaned) if key not in TOP_KEYS})
-    return Manifest(obj=ordered, urn=urn, notes=tuple(notes) + secret_notes, redacted=bool(secret_notes))
+    return Manifest(obj=ordered, urn=urn, notes=tuple(notes) + secret_notes, redacted=bool(secret_notes),
+                    auto_named=bool(generated))
 
 
 def manifests(declared: Declared, auto_named: dict[tuple[str, str], str]) -> list[Manifest]:
