@@ -10,8 +10,11 @@ import pulumi_kubernetes as k8s
 from .catalog import ServerCatalog, verification_entry
 from .config import CORE_FILE, FederationConfig, ServerConfig
 from .crds import AllowedRoutes, Gateway, GatewaySpec, LabelSelector, Listener, RouteGroupKind, RouteNamespaces
-from .mcp_route import GATEWAY_GROUP, McpRoute, McpRouteArgs
+from .aggregate_route import AggregateRoute, AggregateRouteArgs, aggregate_plan_entry, aggregate_tool_rule
+from .image_server import McpImageServer, McpImageServerArgs
+from .mcp_route import GATEWAY_GROUP, UPSTREAM_MCP_PATH, McpRoute, McpRouteArgs, McpRouteTarget
 from .mcp_server import McpServer, McpServerArgs
+from .network_policy import McpNetworkPolicies, McpNetworkPoliciesArgs
 from .tool_policy import DANGEROUS_TOOLS_ANNOTATION, ToolPolicy, ToolPolicyArgs, ToolRule, \
     dangerous_tools_annotation, tool_rules
 
@@ -28,6 +31,11 @@ def read_server_code(config: FederationConfig, server: ServerConfig) -> dict[str
     return {name: (config.code_dir / name).read_text(encoding="utf-8") for name in (CORE_FILE, server.code)}
 
 
+def upstream_path(server: ServerConfig) -> str:
+    """Where the server's Service serves MCP: /mcp for code servers, the configured mcpPath for images."""
+    return server.image_server.mcp_path if server.image_server is not None else UPSTREAM_MCP_PATH
+
+
 @dataclass(frozen=True)
 class McpFederationArgs:
     """Validated config plus the catalog of every server (keyed by server name)."""
@@ -36,12 +44,15 @@ class McpFederationArgs:
     catalogs: Mapping[str, ServerCatalog]
     # Derived: each server's tool authorization. Built here, so bad tool names fail before any resource exists.
     tool_rules: Mapping[str, ToolRule] = field(init=False)
+    aggregate_plan: Optional[dict] = field(init=False)  # the aggregated route's plan entry; None when disabled
 
     def __post_init__(self) -> None:
         missing = sorted({s.name for s in self.config.servers} - set(self.catalogs))
         if missing:
             raise ValueError(f"McpFederationArgs.catalogs: no catalog for server(s) {', '.join(missing)}")
         object.__setattr__(self, "tool_rules", tool_rules(self.config, self.catalogs))  # raises ConfigError
+        object.__setattr__(self, "aggregate_plan",  # raises ConfigError (prefixMode Never with duplicate names)
+                           aggregate_plan_entry(self.config, self.catalogs, self.tool_rules))
 
 
 class McpFederation(pulumi.ComponentResource):
@@ -82,13 +93,17 @@ class McpFederation(pulumi.ComponentResource):
         self.mcp_routes: dict[str, McpRoute] = {}
         self.tool_policies: dict[str, ToolPolicy] = {}
         for server in config.servers:
-            self.servers[server.name] = McpServer(server.name, McpServerArgs(
-                namespace=namespace, image=server.image, code_file=server.code,
-                code=read_server_code(config, server), port=server.port, replicas=server.replicas,
-                resources=server.resources.to_k8s()), opts=child)
+            if server.image_server is not None:
+                self.servers[server.name] = self._image_server(server, namespace, child)
+            else:
+                self.servers[server.name] = McpServer(server.name, McpServerArgs(
+                    namespace=namespace, image=server.image, code_file=server.code,
+                    code=read_server_code(config, server), port=server.port, replicas=server.replicas,
+                    resources=server.resources.to_k8s()), opts=child)
             self.mcp_routes[server.name] = McpRoute(server.name, McpRouteArgs(
                 namespace=namespace, path=server.path, service_name=self.servers[server.name].service_name,
                 service_port=server.port, gateway_name=gateway_name, gateway_namespace=config.gateway.namespace,
+                upstream_path=upstream_path(server),
                 listener_name=LISTENER_NAME, backend_annotations={DANGEROUS_TOOLS_ANNOTATION: dangerous_tools_annotation(
                     (server.name, tool) for tool in args.catalogs[server.name].dangerous_tool_names)}), opts=child)
             rule = rules[server.name]
@@ -97,11 +112,58 @@ class McpFederation(pulumi.ComponentResource):
                     namespace=namespace, backend_name=self.mcp_routes[server.name].backend_name,
                     action=rule.action, tools=[(None, tool) for tool in rule.tools]), opts=child)
 
+        # Only the Gateway's data plane may reach the servers, and only on their MCP ports.
+        self.network_policies = McpNetworkPolicies(config.namespace, McpNetworkPoliciesArgs(
+            namespace=namespace, gateway_name=config.gateway.name, gateway_namespace=config.gateway.namespace,
+            server_ports={server.name: server.port for server in config.servers}), opts=child)
+
+        self.aggregate_route: Optional[AggregateRoute] = None
+        if config.aggregate.enabled:
+            self.aggregate_route = self._aggregate_route(args, namespace, gateway_name, child)
+
         self.routes = {server.name: server.path for server in config.servers}
+        if config.aggregate.enabled:
+            self.routes[config.aggregate.name] = config.aggregate.path
         self.verification_plan = [verification_entry(s.name, s.path, args.catalogs[s.name], rules[s.name].denied)
                                   for s in config.servers]
+        if args.aggregate_plan is not None:
+            self.verification_plan.append(args.aggregate_plan)
         self.register_outputs({"namespace": self.namespace, "gateway": self.gateway, "routes": self.routes,
                                "verificationPlan": self.verification_plan})
+
+    def _image_server(self, server: ServerConfig, namespace: pulumi.Input[str],
+                      child: pulumi.ResourceOptions) -> McpImageServer:
+        """A server that is its own container image."""
+        spec = server.image_server
+        assert spec is not None
+        return McpImageServer(server.name, McpImageServerArgs(
+            namespace=namespace, image=server.image, port=server.port, replicas=server.replicas,
+            resources=server.resources.to_k8s(), command=spec.command, args=spec.args,
+            health_path=spec.health_path, run_as_user=spec.run_as_user, env=dict(server.env)), opts=child)
+
+    def _aggregate_route(self, args: McpFederationArgs, namespace: pulumi.Input[str],
+                         gateway_name: pulumi.Input[str], child: pulumi.ResourceOptions) -> AggregateRoute:
+        """The aggregated route: one backend with every selected server as a target (target name = server name),
+        its dangerous-tools annotation, and one tool policy with per-target rules when anything is restricted."""
+        config, aggregate = args.config, args.config.aggregate
+        servers = {server.name: server for server in config.servers}
+        selected = [servers[name] for name in aggregate.servers]
+        route = AggregateRoute(aggregate.name, AggregateRouteArgs(
+            namespace=namespace, path=aggregate.path,
+            targets=[McpRouteTarget(s.name, self.servers[s.name].service_name, s.port, upstream_path(s))
+                     for s in selected],
+            gateway_name=gateway_name, gateway_namespace=config.gateway.namespace, listener_name=LISTENER_NAME,
+            prefix_mode=aggregate.prefix_mode, failure_mode=aggregate.failure_mode,
+            session_routing=aggregate.session_routing,
+            backend_annotations={DANGEROUS_TOOLS_ANNOTATION: dangerous_tools_annotation(
+                (s.name, tool) for s in selected for tool in args.catalogs[s.name].dangerous_tool_names)}),
+            opts=child)
+        rule = aggregate_tool_rule(aggregate.servers, args.tool_rules, args.catalogs)
+        if rule is not None:
+            action, pairs = rule
+            self.tool_policies[aggregate.name] = ToolPolicy(aggregate.name, ToolPolicyArgs(
+                namespace=namespace, backend_name=route.backend_name, action=action, tools=pairs), opts=child)
+        return route
 
     def _gateway(self, config: FederationConfig, child: pulumi.ResourceOptions) -> Gateway:
         """The Gateway, with an HTTP listener that admits HTTPRoutes from the servers' namespace only."""

@@ -24,6 +24,8 @@ SERVICE = "kubernetes:core/v1:Service"
 GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
 HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
 BACKEND = "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayBackend"
+NETWORK = "mcpfederation:components:McpNetworkPolicies"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 
 
 @pytest.fixture
@@ -42,10 +44,11 @@ def _per_server(declared: Declared, name: str) -> dict:
 
 def test_declares_exactly_the_expected_resources(dev):
     expected = {(K8S_PROVIDER_TYPE, "kubernetes"), (FEDERATION, "mcp-federation"), (NAMESPACE, "mcp"),
-                (GATEWAY, "mcp-gateway")}
+                (GATEWAY, "mcp-gateway"), (NETWORK, "mcp"), (NETWORK_POLICY, "mcp-default-deny")}
     for name in SERVERS:
         expected |= {(SERVER, name), (ROUTE, name), (CONFIG_MAP, f"{name}-code"), (DEPLOYMENT, name),
-                     (SERVICE, name), (BACKEND, f"{name}-backend"), (HTTP_ROUTE, f"{name}-route")}
+                     (SERVICE, name), (BACKEND, f"{name}-backend"), (HTTP_ROUTE, f"{name}-route"),
+                     (NETWORK_POLICY, f"{name}-from-gateway")}
     declared = [(r.typ, r.name) for r in dev.resources]
     assert sorted(declared) == sorted(expected)  # also: no duplicates, no GatewayClass, no ReferenceGrant
 
@@ -55,7 +58,7 @@ def test_every_kubernetes_resource_uses_the_explicit_provider(dev):
     assert provider.inputs.get("context") == "kind-mcp-federation"  # kubeContext in Pulumi.dev.yaml
     provider_ref = f"{dev.urn(provider)}::kubernetes_id"
     kubernetes = dev.kubernetes_objects()
-    assert len(kubernetes) == 2 + 5 * len(SERVERS)
+    assert len(kubernetes) == 3 + 6 * len(SERVERS)
     assert {(r.typ, r.name): r.provider for r in kubernetes} == {(r.typ, r.name): provider_ref for r in kubernetes}
 
 
@@ -67,6 +70,7 @@ def test_empty_kube_context_means_the_current_context(mocks):
 def test_parentage_shows_the_component_types(dev):
     expected_parent = {NAMESPACE: FEDERATION, GATEWAY: FEDERATION, SERVER: FEDERATION, ROUTE: FEDERATION,
                        CONFIG_MAP: SERVER, DEPLOYMENT: SERVER, SERVICE: SERVER, BACKEND: ROUTE, HTTP_ROUTE: ROUTE,
+                       NETWORK: FEDERATION, NETWORK_POLICY: NETWORK,
                        FEDERATION: "pulumi:pulumi:Stack", K8S_PROVIDER_TYPE: "pulumi:pulumi:Stack"}
     assert {(r.typ, r.name): dev.parent_type(r) for r in dev.resources} == \
         {(r.typ, r.name): expected_parent[r.typ] for r in dev.resources}
