@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from http import HTTPStatus
+from json.encoder import encode_basestring
 from typing import Any, Callable, Mapping, Sequence
 
 SUPPORTED_PROTOCOL_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
@@ -166,8 +167,11 @@ def schema_errors(value: Any, schema: dict, where: str = "") -> list[str]:
     label = f"argument '{where}'" if where else "arguments"
     types = schema.get("type")
     if types is not None:
-        types = [types] if isinstance(types, str) else types
-        if not any(_has_json_type(value, t) for t in types):
+        types = (types,) if isinstance(types, str) else types
+        for json_type in types:  # a loop, not any(<generator>): this runs for every argument of every call
+            if _has_json_type(value, json_type):
+                break
+        else:
             return [f"{label} must be of type {' or '.join(types)}, got {_json_type_name(value)}"]
     errors: list[str] = []
     if "enum" in schema and not any(_json_type_name(value) == _json_type_name(e) and value == e
@@ -307,7 +311,8 @@ def session_fingerprint(token: str | None) -> str | None:
 
 @dataclass
 class Reply:
-    """What to send back: HTTP status, JSON body (None = empty), extra headers, and fields for the log."""
+    """What to send back: HTTP status, JSON body (None = empty; bytes = already encoded), extra headers, and
+    fields for the log."""
 
     status: int
     body: Any = None
@@ -503,14 +508,23 @@ class McpApp:
             except ToolError as exc:
                 reply = self._result(request_id, _tool_error(str(exc)), tool_error="tool_error")
             else:
-                text = _TEXT_ENCODER.encode(structured)
-                reply = self._result(request_id, {"content": [{"type": "text", "text": text}],
-                                                  "structuredContent": structured, "isError": False})
+                reply = Reply(200, _tool_result_json(request_id, structured))
         reply.log.update(log)
         return reply
 
 
+# Encoders built once (json.dumps with options builds a new one per call).
 _TEXT_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+_LOG_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+_BODY_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def _tool_result_json(request_id: Any, structured: dict) -> bytes:
+    """The encoded reply of a successful call: the text block is the structured content as JSON, so that JSON
+    is encoded once and spliced in twice (as the text string and as `structuredContent`)."""
+    text = _TEXT_ENCODER.encode(structured)
+    return (f'{{"jsonrpc":"2.0","id":{_BODY_ENCODER.encode(request_id)},"result":{{"content":[{{"type":"text",'
+            f'"text":{encode_basestring(text)}}}],"structuredContent":{text},"isError":false}}}}').encode()
 
 
 def _tool_error(message: str) -> dict:
@@ -536,7 +550,9 @@ class JsonLog:
         if now != self._second:
             self._second, self._stamp = now, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
         record = {"ts": self._stamp, "server": self.server}
-        record.update((k, v) for k, v in fields.items() if v is not None)
+        for name, value in fields.items():
+            if value is not None:
+                record[name] = value
         self._lines.append(_LOG_ENCODER.encode(record) + "\n")
 
     def flush(self) -> None:
@@ -548,8 +564,6 @@ class JsonLog:
             self.stream.flush()
 
 
-_LOG_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
-_BODY_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 MAX_HEADER_BYTES = 64 * 1024
 _HTTP_VERSIONS = {"HTTP/1.1": True, "HTTP/1.0": False}  # version -> keep-alive by default
@@ -922,7 +936,9 @@ class McpHttpServer:
 
     def _respond(self, conn: Connection, head: RequestHead | None, reply: Reply, keep_alive: bool,
                  started: float) -> None:
-        body = b"" if reply.body is None else _BODY_ENCODER.encode(reply.body).encode()
+        body = reply.body
+        if not isinstance(body, bytes):
+            body = b"" if body is None else _BODY_ENCODER.encode(body).encode()
         method = head.method if head else None
         data = format_response(reply.status, body, reply.headers, keep_alive, head.http11 if head else True,
                                reply.body is not None, send_body=method != "HEAD")
