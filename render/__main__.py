@@ -52,5 +52,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _close_event_loops() -> None:
+    """Close the asyncio loops the Pulumi runtime left open while the interpreter is intact (otherwise their
+    finalizers may print 'Invalid file descriptor' tracebacks at exit)."""
+    import asyncio
+    import gc
+
+    for obj in gc.get_objects():
+        if isinstance(obj, asyncio.AbstractEventLoop) and not obj.is_closed() and not obj.is_running():
+            obj.close()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    _close_event_loops()
+    sys.exit(code)

@@ -140,6 +140,7 @@ def test_cli_renders_dev_with_progress_on_stderr(tmp_path):
     files = sorted((tmp_path / "out").glob("*.yaml"))
     assert f"wrote {len(files)} objects to {tmp_path / 'out'}" in done.stderr
     assert "under Pulumi mocks" in done.stderr
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
 
 
 def test_cli_unknown_stack_exits_2_and_lists_the_existing_ones(tmp_path):
