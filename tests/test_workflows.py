@@ -59,6 +59,7 @@ def test_pull_request_runs_the_tests_then_a_preview_per_stack():
     assert jobs["preview"]["needs"] == "tests"
     assert [entry["stack"] for entry in jobs["preview"]["strategy"]["matrix"]["include"]] == list(STACKS)
     assert jobs["preview"]["strategy"]["fail-fast"] is False  # one stack's failure does not hide the others
+    assert jobs["preview"]["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
 
 
 def test_every_stack_file_is_previewed():
