@@ -120,6 +120,9 @@ def test_cli_json_report(front, tmp_path):
     assert github["name"] == "github" and github["url"] == f"{front.url}/mcp/github"
     assert sorted(github["tools"]) == sorted(HAPPY_PLAN[0]["expectedTools"])
     assert github["problems"] == [] and github["reason"] == "" and github["attempts"] == 1
+    assert github["toolsMatch"] == "exact" and github["targets"] == [] and github["probe"] == "passed"
+    assert github["missingTools"] == github["unexpectedTools"] == github["extraTools"] == github["targetsDown"] == []
+    assert github["notes"] == []
 
 
 def test_library_checks_every_route_and_follows_pagination(front):

@@ -33,7 +33,14 @@ def render_table(results: Sequence[RouteResult], elapsed: float) -> str:
 
 
 def report_dict(results: Sequence[RouteResult], gateway_url: str, elapsed: float) -> dict:
-    """The machine-readable report (what --json prints)."""
+    """The machine-readable report (what --json prints).
+
+    Per route: name, path, url, passed, tools (listed names), latencyMs, attempts, reason, problems[{kind,
+    detail}], and (since aggregated routes) toolsMatch, targets ([] unless names are prefixed), missingTools,
+    unexpectedTools, extraTools (allowed by atLeast), targetsDown, probe (passed | failed | skipped: the plan
+    has none | not_run) and notes. Problem kinds: unreachable, not_mcp, route_not_found, session_rejected,
+    server_error, mcp_error, tools_mismatch, target_down, denied_tool_listed, denied_tool_callable, probe_failed.
+    """
     return {
         "gatewayUrl": gateway_url,
         "passed": all(result.passed for result in results),
