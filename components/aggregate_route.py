@@ -16,8 +16,43 @@ from typing import Mapping, Optional, Sequence
 
 import pulumi
 
+from .catalog import AggregateTarget, ServerCatalog, aggregate_verification_entry
+from .config import FederationConfig
 from .crds.agentgateway import MAX_TARGETS
 from .mcp_route import McpRouteTarget, mcp_backend, path_route
+from .tool_policy import ToolRule
+
+
+def aggregate_plan_entry(config: FederationConfig, catalogs: Mapping[str, ServerCatalog],
+                         rules: Mapping[str, ToolRule]) -> Optional[dict]:
+    """The aggregated route's `verificationPlan` entry (None when disabled). Each target hides what its own
+    route hides. Raises ConfigError when prefixMode Never meets a tool name offered by two targets."""
+    if not config.aggregate.enabled:
+        return None
+    return aggregate_verification_entry(config.aggregate, [
+        AggregateTarget(name, catalogs[name], rules[name].denied) for name in config.aggregate.servers])
+
+
+def aggregate_tool_rule(servers: Sequence[str], rules: Mapping[str, ToolRule],
+                        catalogs: Mapping[str, ServerCatalog]) -> Optional[tuple[str, list[tuple[str, str]]]]:
+    """The one (action, [(target, tool)]) of the aggregated backend's policy, or None if nothing is restricted.
+
+    One AgentgatewayPolicy has one action. With deny lists only, it denies each target's denied tools. As soon as
+    one target has an allow list, the policy is an allow list: that target's allowed tools, plus every
+    non-denied catalog tool of the other targets. (So an image target without an allow list then shows only its
+    expectedTools here, not any extra tool it may offer.)"""
+    actions = {rules[name].action for name in servers} - {None}
+    if not actions:
+        return None
+    if actions == {"Deny"}:
+        return "Deny", [(name, tool) for name in servers for tool in rules[name].tools]
+    pairs = []
+    for name in servers:
+        rule = rules[name]
+        tools = rule.tools if rule.action == "Allow" else \
+            tuple(t for t in catalogs[name].tool_names if t not in rule.denied)
+        pairs += [(name, tool) for tool in tools]
+    return "Allow", pairs
 
 
 @dataclass(frozen=True)
