@@ -57,3 +57,10 @@ dev-up: venv  ## one command: kind-up, then pulumi up of the dev stack (local fi
 	scripts/deploy.sh --check dev
 	scripts/kind-up.sh
 	scripts/deploy.sh dev
+
+.PHONY: bench-tools bench-profile
+bench-tools:  ## install wrk (Debian package), the load generator of the benchmarks (they fall back to Python without it)
+	command -v wrk >/dev/null || apt-get install -y wrk
+
+bench-profile: venv  ## cProfile of a mock server under wrk load: where its time goes
+	$(PY) bench/profile_mock.py

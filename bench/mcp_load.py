@@ -1,6 +1,7 @@
 """Shared benchmark client: raw MCP over keep-alive http.client connections, one client process per connection.
 
-Used by bench/server_throughput.py and bench/sdk_vs_mock.py. Every request goes to 127.0.0.1 only.
+Used by bench/wrk_load.py (session set-up, and the load itself when wrk is not installed) and bench/sdk_vs_mock.py
+(RSS, start-up). Every request goes to 127.0.0.1 only.
 """
 from __future__ import annotations
 
