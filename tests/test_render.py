@@ -359,3 +359,25 @@ def test_make_n_render_shows_the_command():
                           timeout=60)
     assert done.returncode == 0, done.stderr
     assert ".venv/bin/python -m render --stack staging --out rendered/staging" in done.stdout
+
+
+def test_the_real_program_with_a_secure_session_key_renders_a_redacted_secret(tmp_path):
+    """Design contract: replicas > 1 needs secrets.sessionKey, which reaches the pods through a Secret."""
+    project = make_project(tmp_path, f"""\
+        config:
+          mcp-federation:secrets:
+            sessionKey:
+              secure: {CIPHERTEXT}
+          mcp-federation:servers:
+            - name: github
+              replicas: 3
+        """)
+    result = render_stack("test", tmp_path / "out", project, log=quiet)
+    assert result.placeholders == {"mcp-federation:secrets.sessionKey": "secure: value in Pulumi.test.yaml"}
+    objects = read_objects(tmp_path / "out")
+    secrets = [o for o in objects.values() if o["kind"] == "Secret"]
+    assert secrets and any("sessionKey" in {**s.get("data", {}), **s.get("stringData", {})} for s in secrets)
+    written = "".join(p.read_text() for p in (tmp_path / "out").glob("*.yaml"))
+    assert CIPHERTEXT not in written and placeholder("mcp-federation:secrets.sessionKey") not in written
+    for name, obj in objects.items():
+        assert validate_object(obj) == [], name
