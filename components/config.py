@@ -526,6 +526,12 @@ def _secrets(check: _Checker, raw: Any) -> dict[str, SecretValue] | None:
     return result if len(result) == len(raw) else None
 
 
+def needs_session_key(server: ServerConfig) -> bool:
+    """Whether the server gets MCP_SESSION_KEY from secrets.sessionKey: a code server (image servers do not read
+    it) with more than one replica, whose replicas must accept each other's MCP session ids."""
+    return server.replicas > 1 and getattr(server, "type", "code") == "code"
+
+
 def _set_command(name: str, value_hint: str = "<value>") -> str:
     return f"pulumi config set --secret --path 'secrets.{name}' {value_hint}"
 
@@ -543,9 +549,8 @@ def _secret_references(check: _Checker, servers: list[Optional[ServerConfig]],
                 missing.append(secret)
                 check.fail(f"servers[{index}].secretEnv.{env_name}",
                            f"secret {secret!r} is not set; run: {_set_command(secret)}")
-    # Image servers (type 'image', issue 8) do not read MCP_SESSION_KEY; code servers are the default type.
     replicated = [f"servers[{i}] ({s.name!r}, replicas {s.replicas})" for i, s in enumerate(servers)
-                  if s is not None and s.replicas > 1 and getattr(s, "type", "code") == "code"]
+                  if s is not None and needs_session_key(s)]
     if replicated and SESSION_KEY_SECRET not in secrets:
         missing.append(SESSION_KEY_SECRET)
         check.fail(f"secrets.{SESSION_KEY_SECRET}",

@@ -8,13 +8,15 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .catalog import ServerCatalog, verification_entry
-from .config import CORE_FILE, FederationConfig, ServerConfig
+from .config import CORE_FILE, SESSION_KEY_SECRET, FederationConfig, ServerConfig, needs_session_key
 from .crds import AllowedRoutes, Gateway, GatewaySpec, LabelSelector, Listener, RouteGroupKind, RouteNamespaces
 from .aggregate_route import AggregateRoute, AggregateRouteArgs, aggregate_plan_entry, aggregate_tool_rule
 from .image_server import McpImageServer, McpImageServerArgs
 from .mcp_route import GATEWAY_GROUP, UPSTREAM_MCP_PATH, McpRoute, McpRouteArgs, McpRouteTarget
 from .mcp_server import McpServer, McpServerArgs
+from .workload import EnvValue
 from .network_policy import McpNetworkPolicies, McpNetworkPoliciesArgs
+from .server_secret import ServerSecret, ServerSecretArgs
 from .tool_policy import DANGEROUS_TOOLS_ANNOTATION, ToolPolicy, ToolPolicyArgs, ToolRule, \
     dangerous_tools_annotation, tool_rules
 
@@ -22,6 +24,7 @@ GATEWAY_CLASS = "agentgateway"  # created and owned by the agentgateway controll
 LISTENER_NAME = "http"
 GATEWAY_WAIT_FOR = "condition=Accepted"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by Kubernetes on every namespace, immutable
+SESSION_KEY_ENV = "MCP_SESSION_KEY"  # read by server_code/mcp_core.py: replicas sign session ids with it
 # Pod Security Admission: reject (enforce), log (audit) and warn about pods that break the "restricted" profile.
 POD_SECURITY_LABELS = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
 
@@ -92,14 +95,16 @@ class McpFederation(pulumi.ComponentResource):
         self.servers: dict[str, McpServer] = {}
         self.mcp_routes: dict[str, McpRoute] = {}
         self.tool_policies: dict[str, ToolPolicy] = {}
+        self.secrets: dict[str, ServerSecret] = {}
         for server in config.servers:
+            env = self._server_env(config, server, namespace, child)
             if server.image_server is not None:
-                self.servers[server.name] = self._image_server(server, namespace, child)
+                self.servers[server.name] = self._image_server(server, namespace, child, env)
             else:
                 self.servers[server.name] = McpServer(server.name, McpServerArgs(
                     namespace=namespace, image=server.image, code_file=server.code,
                     code=read_server_code(config, server), port=server.port, replicas=server.replicas,
-                    resources=server.resources.to_k8s()), opts=child)
+                    resources=server.resources.to_k8s(), env=env), opts=child)
             self.mcp_routes[server.name] = McpRoute(server.name, McpRouteArgs(
                 namespace=namespace, path=server.path, service_name=self.servers[server.name].service_name,
                 service_port=server.port, gateway_name=gateway_name, gateway_namespace=config.gateway.namespace,
@@ -131,15 +136,30 @@ class McpFederation(pulumi.ComponentResource):
         self.register_outputs({"namespace": self.namespace, "gateway": self.gateway, "routes": self.routes,
                                "verificationPlan": self.verification_plan})
 
+    def _server_env(self, config: FederationConfig, server: ServerConfig, namespace: pulumi.Input[str],
+                    child: pulumi.ResourceOptions) -> dict[str, EnvValue]:
+        """The server's extra container env: its plain `env`, its `secretEnv` and (code servers with replicas > 1)
+        MCP_SESSION_KEY, the last two read from the server's own Secret, which holds just the values it uses."""
+        keys = set(server.secret_env.values()) | ({SESSION_KEY_SECRET} if needs_session_key(server) else set())
+        env: dict[str, EnvValue] = dict(server.env)
+        if keys:
+            secret = ServerSecret(server.name, ServerSecretArgs(
+                namespace=namespace, values={key: config.secrets[key] for key in sorted(keys)}), opts=child)
+            self.secrets[server.name] = secret
+            env.update({name: secret.env_source(key) for name, key in server.secret_env.items()})
+            if needs_session_key(server):
+                env[SESSION_KEY_ENV] = secret.env_source(SESSION_KEY_SECRET)
+        return env
+
     def _image_server(self, server: ServerConfig, namespace: pulumi.Input[str],
-                      child: pulumi.ResourceOptions) -> McpImageServer:
+                      child: pulumi.ResourceOptions, env: Mapping[str, EnvValue]) -> McpImageServer:
         """A server that is its own container image."""
         spec = server.image_server
         assert spec is not None
         return McpImageServer(server.name, McpImageServerArgs(
             namespace=namespace, image=server.image, port=server.port, replicas=server.replicas,
             resources=server.resources.to_k8s(), command=spec.command, args=spec.args,
-            health_path=spec.health_path, run_as_user=spec.run_as_user, env=dict(server.env)), opts=child)
+            health_path=spec.health_path, run_as_user=spec.run_as_user, env=dict(env)), opts=child)
 
     def _aggregate_route(self, args: McpFederationArgs, namespace: pulumi.Input[str],
                          gateway_name: pulumi.Input[str], child: pulumi.ResourceOptions) -> AggregateRoute:

@@ -11,6 +11,8 @@
 
 Objects recorded under Pulumi mocks carry floats for every int; ``validate_object`` normalises them first.
 
+Pulumi secret markers in recorded inputs are unwrapped first (``unwrap_secrets``).
+
 API: ``crds_dir()``, ``validate_object(obj) -> list[str]``, ``assert_valid(obj)``, ``normalize_numbers(x)``,
 ``uncompilable_rules()``, ``rule_count()``.
 """
@@ -389,6 +391,28 @@ def uncompilable_rules(directory: Optional[Path] = None) -> list[CelRule]:
 
 # --- validation ------------------------------------------------------------------------------------------
 
+# How the Pulumi SDK marks a secret value on the wire (and in the inputs mocks record): {SIG_KEY: SECRET_SIG,
+# "value": <value>} (pulumi/runtime/rpc.py _special_sig_key / _special_secret_sig).
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+
+
+def is_secret(value: Any) -> bool:
+    """True for a value the SDK marked secret."""
+    return isinstance(value, dict) and value.get(SECRET_SIG_KEY) == SECRET_SIG
+
+
+def unwrap_secrets(value: Any) -> Any:
+    """The object as the API server would receive it: Pulumi secret markers replaced by their values."""
+    if is_secret(value):
+        return unwrap_secrets(value.get("value"))
+    if isinstance(value, list):
+        return [unwrap_secrets(item) for item in value]
+    if isinstance(value, dict):
+        return {key: unwrap_secrets(item) for key, item in value.items()}
+    return value
+
+
 def normalize_numbers(value: Any) -> Any:
     """Whole floats (8080.0, as recorded under Pulumi mocks) become ints, recursively; other values are kept."""
     if isinstance(value, float) and value.is_integer():
@@ -508,7 +532,7 @@ def _validate_builtin(obj: dict) -> list[str]:
 def validate_object(obj: dict) -> list[str]:
     """Every schema/CEL error of one Kubernetes object (a dict with apiVersion and kind), as
     ``"<Kind> <name>: <field path>: <message>"`` strings; empty when it validates."""
-    obj = normalize_numbers(obj)
+    obj = normalize_numbers(unwrap_secrets(obj))
     if not isinstance(obj, dict) or not obj.get("apiVersion") or not obj.get("kind"):
         return [f"<root>: not a Kubernetes object (apiVersion and kind are required): {obj!r:.200}"]
     kind, api_version = obj["kind"], obj["apiVersion"]

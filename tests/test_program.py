@@ -229,7 +229,9 @@ def test_per_server_settings_reach_the_objects(mocks):
     assert deployment["spec"]["replicas"] == 3
     assert container["image"] == "python:3.12-slim"
     assert container["resources"]["limits"]["memory"] == "256Mi"
-    assert {e["name"]: e["value"] for e in container["env"]}["PORT"] == "9090"
+    env = {e["name"]: e for e in container["env"]}
+    assert env["PORT"]["value"] == "9090"
+    assert env["MCP_SESSION_KEY"]["valueFrom"] == {"secretKeyRef": {"name": "github-secrets", "key": "sessionKey"}}
     backend = normalize_numbers(declared.one(BACKEND, "github-backend").inputs)
     assert backend["spec"]["mcp"]["targets"][0]["static"]["port"] == 9090
     route = declared.one(HTTP_ROUTE, "github-route").inputs
