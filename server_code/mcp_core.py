@@ -761,6 +761,7 @@ def _not_allowed(method: str) -> Reply:
 RECV_BYTES = 256 * 1024
 LINGER_SECONDS = 2.0  # a connection closed after an error reads (and drops) the rest of the request this long
 STOP_GRACE_SECONDS = 5.0
+ACCEPT_PAUSE_SECONDS = 0.5  # after accept() failed (e.g. EMFILE)
 
 
 class Connection:
@@ -799,6 +800,7 @@ class McpHttpServer:
         self.selector.register(self.listener, selectors.EVENT_READ, None)
         self.connections: dict[int, Connection] = {}
         self.stopping = False
+        self.accept_paused_until: float | None = None
 
     # --- loop
 
@@ -811,8 +813,10 @@ class McpHttpServer:
             now = time.monotonic()
             if now >= next_sweep:
                 self._close_timed_out(now)
+                self._resume_accepting(now)
                 next_sweep = now + tick
-        self.selector.unregister(self.listener)
+        if self.accept_paused_until is None:
+            self.selector.unregister(self.listener)
         self.listener.close()
         give_up = time.monotonic() + STOP_GRACE_SECONDS
         while any(c.out for c in self.connections.values()) and time.monotonic() < give_up:
@@ -849,14 +853,22 @@ class McpHttpServer:
                 sock, address = self.listener.accept()
             except BlockingIOError:
                 return
-            except OSError as exc:  # e.g. out of file descriptors: keep serving the open connections
-                self.log.write(level="error", event="accept_failed", message=str(exc))
+            except OSError as exc:  # e.g. out of file descriptors: serve the open connections, retry later
+                self.log.write(level="error", event="accept_failed", message=f"{exc}; pausing accept for "
+                                                                              f"{ACCEPT_PAUSE_SECONDS}s")
+                self.selector.unregister(self.listener)  # else the pending connection wakes us up at once, forever
+                self.accept_paused_until = time.monotonic() + ACCEPT_PAUSE_SECONDS
                 return
             sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             conn = Connection(sock, address, time.monotonic())
             self.connections[sock.fileno()] = conn
             self.selector.register(sock, selectors.EVENT_READ, conn)
+
+    def _resume_accepting(self, now: float) -> None:
+        if self.accept_paused_until is not None and now >= self.accept_paused_until:
+            self.accept_paused_until = None
+            self.selector.register(self.listener, selectors.EVENT_READ, None)
 
     def _close_timed_out(self, now: float) -> None:
         for conn in [c for c in self.connections.values() if now - c.last_active > self._patience(c)]:

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from tests.server_process import RawMcp, start_server
+from tests.server_process import SERVER_CODE, RawMcp, start_server
 
 KEY = "event-loop-test-key-0123456789"
 SOCKET_TIMEOUT = 60
@@ -222,3 +222,37 @@ def test_every_request_of_a_burst_gets_its_log_line(tmp_path):
         assert server.stop(timeout=20) == 0
     pings = [json.loads(line) for line in server.log().splitlines() if '"ping"' in line]
     assert len(pings) == 100 and all(p["status"] == 200 and p["http_method"] == "POST" for p in pings)
+
+
+def test_out_of_file_descriptors_pauses_accepting_and_serves_everyone_later(tmp_path):
+    """With room for only ~30 connections, 60 clients connect at once: the server keeps serving the ones it
+    has, retries accept() after a pause instead of spinning on it, and in the end every client is answered."""
+    wrapper = tmp_path / "github_few_fds.py"
+    wrapper.write_text(
+        "import resource, runpy, sys\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40))\n"
+        f"sys.path.insert(0, {str(SERVER_CODE)!r})\n"
+        f"runpy.run_path({str(SERVER_CODE / 'github.py')!r}, run_name='__main__')\n")
+    server = start_server("github-few-fds", env={"MCP_SESSION_KEY": KEY}, tmp_dir=tmp_path, script=wrapper)
+    try:
+        mcp = RawMcp(server.url)
+        mcp.initialize()
+        headers = {"Mcp-Session-Id": mcp.session_id, "MCP-Protocol-Version": mcp.protocol_version}
+        mcp.http.close()
+        sockets = [connect(server) for _ in range(60)]  # the kernel queues what the server cannot accept yet
+        for i, sock in enumerate(sockets):
+            sock.sendall(post_bytes(headers, {"jsonrpc": "2.0", "id": i, "method": "ping"}))
+        first = Replies(sockets[0])
+        assert json.loads(first.next()[2])["id"] == 0
+        for i in range(300):  # served one by one while the others still wait to be accepted
+            sockets[0].sendall(post_bytes(headers, {"jsonrpc": "2.0", "id": 1000 + i, "method": "ping"}))
+            assert json.loads(first.next()[2])["id"] == 1000 + i
+        for i, sock in enumerate(sockets[1:], start=1):
+            status, _, body = Replies(sock).next()
+            assert status == 200 and json.loads(body)["id"] == i
+            sock.close()
+        assert server.proc.poll() is None
+    finally:
+        assert server.stop(timeout=20) == 0
+    failures = server.log().count('"accept_failed"')
+    assert 0 < failures < 200, failures  # it did run out, and it did not retry in a busy loop
