@@ -5,7 +5,9 @@ JSON replies, no SSE). A server file defines its `TOOLS` (a list of `Tool`) and 
 importing this module has no side effects (no env reads, no sockets, no threads).
 
 Sections: configuration (env), tool model and argument validation, signed session tokens,
-the JSON-RPC/MCP dispatcher (transport independent), the HTTP handler, and `run`.
+the JSON-RPC/MCP dispatcher (transport independent), HTTP (log, request parsing, routes, a single-threaded
+event loop on `selectors`), and `run`. One thread serves every connection without blocking on any of them;
+the price is that tool handlers must be quick (they are: deterministic, in-memory).
 """
 from __future__ import annotations
 
