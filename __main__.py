@@ -2,14 +2,14 @@
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.catalog import load_catalog
+from components.catalog import server_catalog
 from components.config import load_config
 from components.federation import McpFederation, McpFederationArgs
 
 # These raise before any resource is declared: bad config, a server file without a usable TOOLS/PROBE, or tool
 # authorization naming tools a server does not have.
 config = load_config()
-catalogs = {server.name: load_catalog(config.code_dir, server.code) for server in config.servers}
+catalogs = {server.name: server_catalog(config.code_dir, server) for server in config.servers}
 federation_args = McpFederationArgs(config=config, catalogs=catalogs)
 
 # The only Kubernetes provider (default providers are disabled in Pulumi.yaml); every child inherits it.
