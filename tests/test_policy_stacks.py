@@ -115,3 +115,32 @@ def test_a_backend_without_the_annotation_cannot_be_checked_outside_dev(non_dev)
     assert _denials(stripped) == [(non_dev.urn(BACKEND, "fetch-backend"),
                                    "AgentgatewayBackend mcp/fetch has no annotation mcp-federation.dev/dangerous-tools "
                                    "(the program sets it on every backend), so its dangerous tools cannot be checked")]
+
+
+def test_an_aggregated_backend_is_checked_per_target(mocks):
+    config = {"mcp-federation:denyDangerousTools": True,
+              "mcp-federation:aggregate": {"enabled": True, "name": "mcp-all"}}
+    view = run_stack(mocks, "staging", cli_config("dev", config))
+    assert view.check() == []
+    backend = view.props(BACKEND, "mcp-all-backend")
+    assert len(backend["spec"]["mcp"]["targets"]) == len(SERVERS)
+    assert backend["metadata"]["annotations"][DANGEROUS_TOOLS_ANNOTATION] == \
+        ",".join(sorted(pair for pairs in _dangerous_pairs().values() for pair in pairs))
+    name, urn = _authorization_policy(view, "mcp-all"), view.urn(BACKEND, "mcp-all-backend")
+
+    def expressions(*rules: str):
+        return lambda d: _authorization(d)["policy"].update(matchExpressions=list(rules))
+    # A rule by tool name alone denies the tool on every target, so it counts.
+    by_name = view.mutated(AUTH_POLICY, name, expressions('mcp.tool.name == "delete_repo"',
+                                                          'mcp.tool.name == "delete_channel"'))
+    assert _denials(by_name) == []
+    # A rule for another target leaves the tool callable; the message gives the target-qualified rule.
+    wrong_target = view.mutated(AUTH_POLICY, name, expressions(
+        'mcp.tool.target == "slack" && mcp.tool.name == "delete_repo"',
+        'mcp.tool.target == "slack" && mcp.tool.name == "delete_channel"'))
+    ((found_urn, message),) = _denials(wrong_target)
+    assert found_urn == urn
+    assert message.startswith("AgentgatewayBackend mcp/mcp-all: dangerous tool github/delete_repo is not denied")
+    assert 'matchExpressions [mcp.tool.target == "github" && mcp.tool.name == "delete_repo"]' in message
+    assert [u for u, _ in _denials(view.without(AUTH_POLICY, name))] == [urn, urn]
+
