@@ -14,7 +14,8 @@ from .aggregate_route import AggregateRoute, AggregateRouteArgs, aggregate_plan_
 from .image_server import McpImageServer, McpImageServerArgs
 from .mcp_route import GATEWAY_GROUP, UPSTREAM_MCP_PATH, McpRoute, McpRouteArgs, McpRouteTarget
 from .mcp_server import McpServer, McpServerArgs
-from .workload import EnvValue
+from .availability import DisruptionBudget, DisruptionBudgetArgs
+from .workload import EnvValue, server_labels
 from .network_policy import McpNetworkPolicies, McpNetworkPoliciesArgs
 from .server_secret import ServerSecret, ServerSecretArgs
 from .tool_policy import DANGEROUS_TOOLS_ANNOTATION, ToolPolicy, ToolPolicyArgs, ToolRule, \
@@ -96,8 +97,12 @@ class McpFederation(pulumi.ComponentResource):
         self.mcp_routes: dict[str, McpRoute] = {}
         self.tool_policies: dict[str, ToolPolicy] = {}
         self.secrets: dict[str, ServerSecret] = {}
+        self.disruption_budgets: dict[str, DisruptionBudget] = {}
         for server in config.servers:
             env = self._server_env(config, server, namespace, child)
+            if server.replicas > 1:  # drains take one replica at a time (a PDB would only block one replica)
+                self.disruption_budgets[server.name] = DisruptionBudget(server.name, DisruptionBudgetArgs(
+                    namespace=namespace, labels=server_labels(server.name)), opts=child)
             if server.image_server is not None:
                 self.servers[server.name] = self._image_server(server, namespace, child, env)
             else:

@@ -11,6 +11,8 @@ from typing import Mapping, Optional, Sequence, Union
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .availability import spread_constraints
+
 MCP_APP_PROTOCOL = "agentgateway.dev/mcp"  # Streamable HTTP, agentgateway v1.4 (research §3)
 PORT_NAME = "http"
 # Numeric, so the kubelet can verify runAsNonRoot (a user *name* in an image cannot be checked); 65532 is the
@@ -62,8 +64,11 @@ def hardened_pod_spec(containers: Sequence[k8s.core.v1.ContainerArgs], volumes: 
 
 def server_deployment(name: str, namespace: pulumi.Input[str], replicas: int, pod_spec: k8s.core.v1.PodSpecArgs,
                       opts: Optional[pulumi.ResourceOptions] = None) -> k8s.apps.v1.Deployment:
-    """A Deployment of `replicas` pods labelled `server_labels(name)`, rolled one surge pod at a time."""
+    """A Deployment of `replicas` pods labelled `server_labels(name)`, rolled one surge pod at a time; replicated
+    pods spread over zones and nodes (components/availability.py)."""
     labels = server_labels(name)
+    if replicas > 1:
+        pulumi.set(pod_spec, "topology_spread_constraints", spread_constraints(labels))
     return k8s.apps.v1.Deployment(
         name,
         metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels=labels),
