@@ -9,7 +9,9 @@ import pulumi_kubernetes as k8s
 
 from .catalog import ServerCatalog, verification_entry
 from .config import CORE_FILE, SESSION_KEY_SECRET, FederationConfig, ServerConfig, needs_session_key
-from .crds import AllowedRoutes, Gateway, GatewaySpec, LabelSelector, Listener, RouteGroupKind, RouteNamespaces
+from .crds import AgentgatewayParameters, AgentgatewayParametersSpec, AllowedRoutes, Gateway, \
+    GatewayInfrastructure, GatewaySpec, LabelSelector, Listener, LocalParametersReference, RouteGroupKind, \
+    RouteNamespaces, ServiceOverlay, ServiceSpecOverlay
 from .aggregate_route import AggregateRoute, AggregateRouteArgs, aggregate_plan_entry, aggregate_tool_rule
 from .image_server import McpImageServer, McpImageServerArgs
 from .mcp_route import GATEWAY_GROUP, UPSTREAM_MCP_PATH, McpRoute, McpRouteArgs, McpRouteTarget
@@ -86,6 +88,7 @@ class McpFederation(pulumi.ComponentResource):
 
         gateway_name: pulumi.Input[str] = config.gateway.name
         self.gateway_resource: Optional[Gateway] = None
+        self.gateway_parameters: Optional[AgentgatewayParameters] = None
         if config.gateway.create:
             self.gateway_resource = self._gateway(config, child)
             gateway_name = self.gateway_resource.metadata["name"]
@@ -191,9 +194,20 @@ class McpFederation(pulumi.ComponentResource):
         return route
 
     def _gateway(self, config: FederationConfig, child: pulumi.ResourceOptions) -> Gateway:
-        """The Gateway, with an HTTP listener that admits HTTPRoutes from the servers' namespace only."""
+        """The Gateway, with an HTTP listener that admits HTTPRoutes from the servers' namespace only, and the
+        AgentgatewayParameters (same name and namespace) that set the type of its data-plane Service."""
         admitted = RouteNamespaces(from_="Selector",
                                    selector=LabelSelector(matchLabels={NAMESPACE_NAME_LABEL: config.namespace}))
+        self.gateway_parameters = AgentgatewayParameters(
+            f"{config.gateway.name}-parameters",
+            metadata={"name": config.gateway.name, "namespace": config.gateway.namespace,
+                      "labels": {"app.kubernetes.io/part-of": "mcp-federation"}},
+            spec=AgentgatewayParametersSpec(service=ServiceOverlay(spec=ServiceSpecOverlay(
+                type=config.gateway.service_type))),
+            opts=child)
+        parameters_ref = LocalParametersReference(  # by its output name: the Gateway waits for the parameters
+            group=AgentgatewayParameters.API_VERSION.split("/")[0], kind=AgentgatewayParameters.KIND,
+            name=self.gateway_parameters.metadata["name"])
         return Gateway(
             config.gateway.name,
             metadata={"name": config.gateway.name, "namespace": config.gateway.namespace,
@@ -202,5 +216,6 @@ class McpFederation(pulumi.ComponentResource):
             spec=GatewaySpec(gatewayClassName=GATEWAY_CLASS, listeners=[Listener(
                 name=LISTENER_NAME, port=config.gateway.port, protocol="HTTP",
                 allowedRoutes=AllowedRoutes(namespaces=admitted,
-                                            kinds=[RouteGroupKind(group=GATEWAY_GROUP, kind="HTTPRoute")]))]),
+                                            kinds=[RouteGroupKind(group=GATEWAY_GROUP, kind="HTTPRoute")]))],
+                infrastructure=GatewayInfrastructure(parametersRef=parameters_ref)),
             opts=child)

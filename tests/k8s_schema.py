@@ -41,6 +41,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # The CRD files the project's objects need (file names as upstream publishes them).
 REQUIRED_CRD_FILES = (
     "agentgateway.dev_agentgatewaybackends.yaml",
+    "agentgateway.dev_agentgatewayparameters.yaml",
     "agentgateway.dev_agentgatewaypolicies.yaml",
     "gateway.networking.k8s.io_gateways.yaml",
     "gateway.networking.k8s.io_httproutes.yaml",

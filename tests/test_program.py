@@ -25,6 +25,7 @@ GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
 HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
 BACKEND = "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayBackend"
 NETWORK = "mcpfederation:components:McpNetworkPolicies"
+PARAMETERS = "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayParameters"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 
 
@@ -44,7 +45,8 @@ def _per_server(declared: Declared, name: str) -> dict:
 
 def test_declares_exactly_the_expected_resources(dev):
     expected = {(K8S_PROVIDER_TYPE, "kubernetes"), (FEDERATION, "mcp-federation"), (NAMESPACE, "mcp"),
-                (GATEWAY, "mcp-gateway"), (NETWORK, "mcp"), (NETWORK_POLICY, "mcp-default-deny")}
+                (GATEWAY, "mcp-gateway"), (PARAMETERS, "mcp-gateway-parameters"), (NETWORK, "mcp"),
+                (NETWORK_POLICY, "mcp-default-deny")}
     for name in SERVERS:
         expected |= {(SERVER, name), (ROUTE, name), (CONFIG_MAP, f"{name}-code"), (DEPLOYMENT, name),
                      (SERVICE, name), (BACKEND, f"{name}-backend"), (HTTP_ROUTE, f"{name}-route"),
@@ -58,7 +60,7 @@ def test_every_kubernetes_resource_uses_the_explicit_provider(dev):
     assert provider.inputs.get("context") == "kind-mcp-federation"  # kubeContext in Pulumi.dev.yaml
     provider_ref = f"{dev.urn(provider)}::kubernetes_id"
     kubernetes = dev.kubernetes_objects()
-    assert len(kubernetes) == 3 + 6 * len(SERVERS)
+    assert len(kubernetes) == 4 + 6 * len(SERVERS)
     assert {(r.typ, r.name): r.provider for r in kubernetes} == {(r.typ, r.name): provider_ref for r in kubernetes}
 
 
@@ -70,7 +72,7 @@ def test_empty_kube_context_means_the_current_context(mocks):
 def test_parentage_shows_the_component_types(dev):
     expected_parent = {NAMESPACE: FEDERATION, GATEWAY: FEDERATION, SERVER: FEDERATION, ROUTE: FEDERATION,
                        CONFIG_MAP: SERVER, DEPLOYMENT: SERVER, SERVICE: SERVER, BACKEND: ROUTE, HTTP_ROUTE: ROUTE,
-                       NETWORK: FEDERATION, NETWORK_POLICY: NETWORK,
+                       NETWORK: FEDERATION, NETWORK_POLICY: NETWORK, PARAMETERS: FEDERATION,
                        FEDERATION: "pulumi:pulumi:Stack", K8S_PROVIDER_TYPE: "pulumi:pulumi:Stack"}
     assert {(r.typ, r.name): dev.parent_type(r) for r in dev.resources} == \
         {(r.typ, r.name): expected_parent[r.typ] for r in dev.resources}
@@ -174,6 +176,12 @@ def test_namespace_and_gateway(dev):
     assert listener["allowedRoutes"] == {
         "namespaces": {"from": "Selector", "selector": {"matchLabels": {"kubernetes.io/metadata.name": "mcp"}}},
         "kinds": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}]}
+    # the data-plane Service type comes from AgentgatewayParameters of the same name, in the Gateway's namespace
+    parameters = dev.one(PARAMETERS, "mcp-gateway-parameters").inputs
+    assert gateway["spec"]["infrastructure"] == {"parametersRef": {
+        "group": "agentgateway.dev", "kind": "AgentgatewayParameters", "name": parameters["metadata"]["name"]}}
+    assert parameters["metadata"]["namespace"] == gateway["metadata"]["namespace"]
+    assert parameters["spec"] == {"service": {"spec": {"type": "ClusterIP"}}}
 
 
 def test_stack_outputs(dev):
@@ -208,7 +216,7 @@ def test_existing_gateway_and_namespace_are_referenced_not_declared(mocks):
         "mcp-federation:createNamespace": False,
         "mcp-federation:gateway": {"create": False, "name": "shared", "namespace": "gateways", "port": 8080}}))
     kinds = {r.typ for r in declared.resources}
-    assert GATEWAY not in kinds and NAMESPACE not in kinds
+    assert GATEWAY not in kinds and NAMESPACE not in kinds and PARAMETERS not in kinds
     route = declared.one(HTTP_ROUTE, "github-route").inputs
     assert route["spec"]["parentRefs"][0]["name"] == "shared"
     assert route["spec"]["parentRefs"][0]["namespace"] == "gateways"

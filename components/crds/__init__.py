@@ -10,6 +10,8 @@ Import everything from here::
         ReferenceGrant, ReferenceGrantSpec, ReferenceGrantFrom, ReferenceGrantTo,
         AgentgatewayPolicy, AgentgatewayPolicySpec, PolicyTargetReference, BackendPolicy, McpPolicy,
         McpAuthorization, AuthorizationPolicy,
+        AgentgatewayParameters, AgentgatewayParametersSpec, ServiceOverlay, ServiceSpecOverlay,
+        GatewayInfrastructure, LocalParametersReference,
         CrdValueError,
     )
 
@@ -60,6 +62,7 @@ Each resource class has ``API_VERSION``, ``KIND``, ``type_token()`` and keeps it
 from ._base import CrdObject, CrdValueError
 from .agentgateway import (
     AgentgatewayBackendSpec,
+    AgentgatewayParametersSpec,
     AgentgatewayPolicySpec,
     AuthorizationPolicy,
     BackendPolicy,
@@ -69,10 +72,13 @@ from .agentgateway import (
     McpSelector,
     McpTarget,
     PolicyTargetReference,
+    ServiceOverlay,
+    ServiceSpecOverlay,
     StaticMcpTarget,
 )
 from .gateway_api import (
     AllowedRoutes,
+    GatewayInfrastructure,
     GatewaySpec,
     HTTPBackendRef,
     HTTPPathMatch,
@@ -80,6 +86,7 @@ from .gateway_api import (
     HTTPRouteRule,
     HTTPRouteSpec,
     Listener,
+    LocalParametersReference,
     ParentReference,
     ReferenceGrantFrom,
     ReferenceGrantSpec,
@@ -90,6 +97,7 @@ from .gateway_api import (
 from .meta import LabelSelector, LabelSelectorRequirement, LocalObjectReference
 from .resources import (
     AgentgatewayBackend,
+    AgentgatewayParameters,
     AgentgatewayPolicy,
     Gateway,
     HTTPRoute,
@@ -98,7 +106,8 @@ from .resources import (
 )
 
 __all__ = [
-    "AgentgatewayBackend", "AgentgatewayBackendSpec", "AgentgatewayPolicy", "AgentgatewayPolicySpec",
+    "AgentgatewayBackend", "AgentgatewayBackendSpec", "AgentgatewayParameters", "AgentgatewayParametersSpec",
+    "GatewayInfrastructure", "LocalParametersReference", "ServiceOverlay", "ServiceSpecOverlay", "AgentgatewayPolicy", "AgentgatewayPolicySpec",
     "AllowedRoutes", "AuthorizationPolicy", "BackendPolicy", "CrdObject", "CrdValueError", "Gateway",
     "GatewaySpec", "HTTPBackendRef", "HTTPPathMatch", "HTTPRoute", "HTTPRouteMatch", "HTTPRouteRule",
     "HTTPRouteSpec", "LabelSelector", "LabelSelectorRequirement", "Listener", "LocalObjectReference",

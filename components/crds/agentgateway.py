@@ -235,3 +235,43 @@ class AgentgatewayPolicySpec(CrdObject):
                 raise CrdValueError(f"{at}[{index}].sectionName", ref.sectionName,
                                     "is not allowed for a backend.mcp policy on an AgentgatewayBackend "
                                     "(use mcp.tool.target in the expression instead)")
+
+
+# --- AgentgatewayParameters ---------------------------------------------------------------------------
+
+_PARAMETERS = "AgentgatewayParameters spec"
+ServiceType = Literal["ClusterIP", "LoadBalancer", "NodePort"]
+SERVICE_TYPES = ("ClusterIP", "LoadBalancer", "NodePort")
+
+
+@dataclass(frozen=True)
+class ServiceSpecOverlay(CrdObject):
+    """The part of a ``ServiceSpec`` this project overlays on the generated data-plane Service (the CRD accepts any
+    partial ServiceSpec there and merges it with strategic merge patch)."""
+
+    type: ServiceType
+
+    def __post_init__(self) -> None:
+        check_enum(f"{_PARAMETERS}.service.spec.type", self.type, SERVICE_TYPES)
+
+
+@dataclass(frozen=True)
+class ServiceOverlay(CrdObject):
+    """``spec.service``: overrides for the generated ``Service`` (``spec``; metadata overlays not modelled)."""
+
+    spec: ServiceSpecOverlay
+
+    def __post_init__(self) -> None:
+        check_type(f"{_PARAMETERS}.service.spec", self.spec, ServiceSpecOverlay)
+
+
+@dataclass(frozen=True)
+class AgentgatewayParametersSpec(CrdObject):
+    """Spec of an AgentgatewayParameters: how the controller provisions a Gateway's data plane. Only the
+    ``service`` overlay is modelled (image, resources, deployment overlays, HPA, PDB, ... are not)."""
+
+    service: Optional[ServiceOverlay] = None
+
+    def __post_init__(self) -> None:
+        if self.service is not None:
+            check_type(f"{_PARAMETERS}.service", self.service, ServiceOverlay)

@@ -115,14 +115,44 @@ class Listener(CrdObject):
 
 
 @dataclass(frozen=True)
+class LocalParametersReference(CrdObject):
+    """``spec.infrastructure.parametersRef``: implementation-specific parameters in the Gateway's namespace
+    (for agentgateway: ``agentgateway.dev``/``AgentgatewayParameters``)."""
+
+    group: str
+    kind: str
+    name: str
+
+    def __post_init__(self) -> None:
+        at = "Gateway spec.infrastructure.parametersRef"
+        _check_group_kind(at, self.group, self.kind)
+        check_str(f"{at}.name", self.name, max_len=253)
+
+
+@dataclass(frozen=True)
+class GatewayInfrastructure(CrdObject):
+    """``spec.infrastructure`` (only ``parametersRef`` is modelled)."""
+
+    parametersRef: Optional[LocalParametersReference] = None
+
+    def __post_init__(self) -> None:
+        if self.parametersRef is not None:
+            check_type("Gateway spec.infrastructure.parametersRef", self.parametersRef, LocalParametersReference)
+
+
+@dataclass(frozen=True)
 class GatewaySpec(CrdObject):
-    """Spec of a Gateway: the GatewayClass name and 1..64 listeners (unique names; unique port+protocol+hostname)."""
+    """Spec of a Gateway: the GatewayClass name and 1..64 listeners (unique names; unique port+protocol+hostname),
+    and optionally the infrastructure (parameters of the data plane the implementation provisions)."""
 
     gatewayClassName: str
     listeners: Sequence[Listener]
+    infrastructure: Optional[GatewayInfrastructure] = None
 
     def __post_init__(self) -> None:
         check_str("Gateway spec.gatewayClassName", self.gatewayClassName, max_len=253)
+        if self.infrastructure is not None:
+            check_type("Gateway spec.infrastructure", self.infrastructure, GatewayInfrastructure)
         self._set("listeners", as_items(_LISTENERS, self.listeners, Listener, min_items=1, max_items=64))
         duplicate = first_duplicate(listener.name for listener in self.listeners)
         if duplicate:

@@ -12,7 +12,7 @@ from pulumi_kubernetes.apiextensions import CustomResource
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 
 from ._base import DNS_LABEL, DNS_SUBDOMAIN, LABEL_RULE, SUBDOMAIN_RULE, CrdObject, check_str
-from .agentgateway import AgentgatewayBackendSpec, AgentgatewayPolicySpec
+from .agentgateway import AgentgatewayBackendSpec, AgentgatewayParametersSpec, AgentgatewayPolicySpec
 from .gateway_api import GatewaySpec, HTTPRouteSpec, ReferenceGrantSpec
 
 Metadata = Union[Mapping[str, Any], ObjectMetaArgs]
@@ -72,6 +72,15 @@ class AgentgatewayPolicy(TypedCustomResource):
     API_VERSION = "agentgateway.dev/v1alpha1"
     KIND = "AgentgatewayPolicy"
     SPEC_TYPE = AgentgatewayPolicySpec
+
+
+class AgentgatewayParameters(TypedCustomResource):
+    """An agentgateway.dev/v1alpha1 AgentgatewayParameters (data-plane provisioning; referenced by a Gateway's
+    spec.infrastructure.parametersRef, in the Gateway's namespace)."""
+
+    API_VERSION = "agentgateway.dev/v1alpha1"
+    KIND = "AgentgatewayParameters"
+    SPEC_TYPE = AgentgatewayParametersSpec
 
 
 class Gateway(TypedCustomResource):
