@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from http import HTTPStatus
-from json.encoder import encode_basestring
+from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any, Callable, Mapping, Sequence
 
 SUPPORTED_PROTOCOL_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
@@ -216,7 +216,11 @@ _STABLE_ENCODER = json.JSONEncoder(sort_keys=True, default=str)  # built once: j
 
 def stable_int(*parts: Any, upper: int) -> int:
     """A deterministic pseudo-random integer in [0, upper) derived from `parts` (mock data generator)."""
-    digest = hashlib.sha256(_STABLE_ENCODER.encode(parts).encode()).digest()
+    if all(type(part) is str for part in parts):  # the common case, without the encoder's per-call set-up
+        text = "[" + ", ".join(map(encode_basestring_ascii, parts)) + "]"  # exactly what the encoder writes
+    else:
+        text = _STABLE_ENCODER.encode(parts)
+    digest = hashlib.sha256(text.encode()).digest()
     return int.from_bytes(digest[:8], "big") % upper
 
 
@@ -525,7 +529,8 @@ def _tool_result_json(request_id: Any, structured: dict) -> bytes:
     """The encoded reply of a successful call: the text block is the structured content as JSON, so that JSON
     is encoded once and spliced in twice (as the text string and as `structuredContent`)."""
     text = _TEXT_ENCODER.encode(structured)
-    return (f'{{"jsonrpc":"2.0","id":{_BODY_ENCODER.encode(request_id)},"result":{{"content":[{{"type":"text",'
+    json_id = encode_basestring(request_id) if isinstance(request_id, str) else str(request_id)  # an int
+    return (f'{{"jsonrpc":"2.0","id":{json_id},"result":{{"content":[{{"type":"text",'
             f'"text":{encode_basestring(text)}}}],"structuredContent":{text},"isError":false}}}}').encode()
 
 

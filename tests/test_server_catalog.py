@@ -1,6 +1,7 @@
 """The catalog contract other code relies on (TOOLS, PROBE), import without side effects, argument validation."""
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -131,3 +132,12 @@ def test_handlers_are_deterministic():
     args = {"owner": "a", "repo": "b", "title": "t", "body": "x"}
     assert github.create_issue(dict(args)) == github.create_issue(dict(args))
     assert json.dumps(slack.get_messages({"channel": "random"})) == json.dumps(slack.get_messages({"channel": "random"}))
+
+
+@pytest.mark.parametrize("parts", [("stars", "octocat/hello-world"), ('quote " back \\ slash', "é ü 日本", "\x00\n"),
+                                   ("x",), (), ("mixed", 7, None, 2.5), ({"b": 1, "a": [2]},)])
+def test_stable_int_is_the_sha256_of_the_json_of_its_parts(parts):
+    """The mock data must not change between versions: the fast path for strings gives the encoder's value."""
+    encoded = json.dumps(parts, sort_keys=True, default=str).encode()
+    expected = int.from_bytes(hashlib.sha256(encoded).digest()[:8], "big") % 9973
+    assert mcp_core.stable_int(*parts, upper=9973) == expected
