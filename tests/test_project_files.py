@@ -117,8 +117,8 @@ def test_project_name_and_runtime(project):
     assert project["config"]["pulumi:disable-default-providers"] == {"value": ["kubernetes"]}
 
 
-def test_there_is_a_dev_stack():
-    assert REPO_ROOT / "Pulumi.dev.yaml" in STACK_FILES
+def test_there_is_a_stack_per_environment():
+    assert [path.name for path in STACK_FILES] == ["Pulumi.dev.yaml", "Pulumi.prod.yaml", "Pulumi.staging.yaml"]
 
 
 @pytest.mark.parametrize("stack_file", STACK_FILES, ids=lambda p: p.name)

@@ -1,0 +1,136 @@
+"""Every stack (dev, staging, prod) rendered by the real program under mocks, with the config the CLI would use
+(Pulumi.yaml defaults, then Pulumi.<stack>.yaml). Secrets a stack needs but does not (cannot) hold in its file are
+filled with placeholders from ConfigError.missing_secrets, as the offline renderer does. Every object is
+validated against the real CRDs / Kubernetes 1.33 schemas; the stacks differ only in config."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from components.config import ConfigError
+from tests.k8s_schema import assert_valid, normalize_numbers
+from tests.pod_security import pod_templates, restricted_violations
+from tests.pulumi_mocks import REPO_ROOT, Declared, RecordingMocks, cli_config, restart, run_program
+from verify.plan import parse_plan
+
+STACKS = ("dev", "staging", "prod")
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
+PARAMETERS = "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayParameters"
+POLICY = "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayPolicy"
+PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+SECRET = "kubernetes:core/v1:Secret"
+HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+PROD_IMAGE = "python:3.11-slim@sha256:9c900dea9e8fb7e16277c179b555cc72d29a352dbc33cff48ad5a0412fd5bfc7"
+
+
+def placeholder(name: str) -> str:
+    return f"placeholder-{name}-0123456789abcdef"
+
+
+def render(stack: str) -> tuple[Declared, list[str]]:
+    """Run the program for `stack`; on missing secrets, fill placeholders and run again (like `python -m render`)."""
+    config = cli_config(stack)
+    mocks = restart(RecordingMocks())
+    try:
+        return run_program(mocks, config), []
+    except ConfigError as exc:
+        if not exc.missing_secrets:
+            raise
+        missing = exc.missing_secrets
+    secrets = json.loads(config.get("mcp-federation:secrets", "{}"))
+    secrets.update({name: placeholder(name) for name in missing})
+    return run_program(restart(mocks), {**config, "mcp-federation:secrets": json.dumps(secrets)}), missing
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict[str, tuple[Declared, list[str]]]:
+    return {stack: render(stack) for stack in STACKS}
+
+
+def test_every_stack_has_a_file_with_config_only():
+    for stack in STACKS:
+        document = yaml.safe_load((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text())
+        assert set(document) == {"config"}, stack
+        assert all(key.split(":")[0] in ("mcp-federation", "kubernetes", "pulumi") for key in document["config"])
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_object_of_every_stack_is_valid(rendered, stack):
+    declared, _ = rendered[stack]
+    objects = declared.kubernetes_objects()
+    assert len(objects) > 10
+    for resource in objects:
+        assert_valid(resource.inputs)
+        for template in pod_templates(resource.inputs):
+            assert restricted_violations(template) == [], (stack, resource.name)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_verifier_accepts_every_stacks_plan(rendered, stack):
+    declared, _ = rendered[stack]
+    routes = parse_plan(json.loads(json.dumps(declared.outputs["verificationPlan"])))
+    assert [route.name for route in routes] == list(declared.outputs["routes"])
+
+
+def test_only_staging_and_prod_need_a_secret_outside_the_file(rendered):
+    assert {stack: missing for stack, (_, missing) in rendered.items()} == \
+        {"dev": [], "staging": ["sessionKey"], "prod": ["sessionKey"]}
+    for stack, (declared, missing) in rendered.items():
+        text = json.dumps(declared.outputs) + json.dumps([r.inputs for r in declared.resources if r.typ != SECRET])
+        assert all(placeholder(name) not in text for name in missing), stack
+
+
+def _deployments(declared: Declared) -> dict[str, dict]:
+    return {r.name: normalize_numbers(r.inputs) for r in declared.of_type(DEPLOYMENT)}
+
+
+def test_servers_replicas_resources_and_image_pins_differ_by_stack(rendered):
+    expected = {
+        "dev": ({"fetch": 1, "github": 1, "slack": 1}, "python:3.11-slim", "128Mi"),
+        "staging": ({"fetch": 1, "github": 2, "slack": 2}, "python:3.11.13-slim", "192Mi"),
+        "prod": ({"github": 3, "slack": 3}, PROD_IMAGE, "256Mi"),
+    }
+    for stack, (replicas, image, memory_limit) in expected.items():
+        deployments = _deployments(rendered[stack][0])
+        assert {name: d["spec"]["replicas"] for name, d in deployments.items()} == replicas, stack
+        for name, deployment in deployments.items():
+            (container,) = deployment["spec"]["template"]["spec"]["containers"]
+            assert container["image"] == image, (stack, name)
+            if replicas[name] > 1:
+                assert container["resources"]["limits"]["memory"] == memory_limit, (stack, name)
+        budgets = sorted(r.name for r in rendered[stack][0].of_type(PDB))
+        assert budgets == sorted(f"{name}-pdb" for name, count in replicas.items() if count > 1), stack
+
+
+def test_gateway_exposure_differs_by_stack(rendered):
+    dev, staging, prod = (rendered[stack][0] for stack in STACKS)
+    assert dev.one(PARAMETERS, "mcp-gateway-parameters").inputs["spec"] == \
+        {"service": {"spec": {"type": "ClusterIP"}}}        # dev: kubectl port-forward
+    assert staging.one(PARAMETERS, "mcp-gateway-parameters").inputs["spec"] == \
+        {"service": {"spec": {"type": "LoadBalancer"}}}
+    assert prod.of_type(GATEWAY) == [] and prod.of_type(PARAMETERS) == []  # prod: the platform's Gateway
+    assert prod.outputs["gateway"] == {"name": "agentgateway-proxy", "namespace": "agentgateway-system", "port": 80}
+    for route in prod.of_type(HTTP_ROUTE):
+        (parent,) = route.inputs["spec"]["parentRefs"]
+        assert (parent["name"], parent["namespace"], parent["sectionName"]) == \
+            ("agentgateway-proxy", "agentgateway-system", "http")
+
+
+def test_dangerous_tools_are_reachable_in_dev_only(rendered):
+    def policies(stack: str) -> dict:
+        return {r.name: r.inputs["spec"]["backend"]["mcp"]["authorization"] for r in rendered[stack][0].of_type(POLICY)}
+
+    def denied(stack: str) -> dict:
+        return {entry["name"]: entry["deniedTools"] for entry in rendered[stack][0].outputs["verificationPlan"]}
+
+    assert policies("dev") == {} and set(map(tuple, denied("dev").values())) == {()}
+    assert policies("staging") == {
+        "github-tools": {"action": "Deny", "policy": {"matchExpressions": ['mcp.tool.name == "delete_repo"']}},
+        "slack-tools": {"action": "Deny", "policy": {"matchExpressions": ['mcp.tool.name == "delete_channel"']}}}
+    assert denied("staging") == {"fetch": [], "github": ["delete_repo"], "slack": ["delete_channel"]}
+    assert policies("prod")["github-tools"] == {"action": "Allow", "policy": {"matchExpressions": [
+        'mcp.tool.name == "get_repo"', 'mcp.tool.name == "list_issues"', 'mcp.tool.name == "create_issue"']}}
+    assert denied("prod") == {"github": ["delete_repo"], "slack": ["delete_channel"]}
