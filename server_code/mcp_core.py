@@ -905,9 +905,9 @@ class McpHttpServer:
                                message="client stalled or disconnected while sending a request")
             self._close(conn)
             return
-        conn.last_active = time.monotonic()
         if conn.lingering:
-            return  # the rest of a rejected request: dropped
+            return  # the rest of a rejected request: dropped (and the linger time keeps running)
+        conn.last_active = time.monotonic()
         conn.inbuf += data
         self._serve_buffered(conn)
 

@@ -6,6 +6,7 @@ import json
 import socket
 import struct
 import threading
+import time
 
 import pytest
 
@@ -256,3 +257,15 @@ def test_out_of_file_descriptors_pauses_accepting_and_serves_everyone_later(tmp_
         assert server.stop(timeout=20) == 0
     failures = server.log().count('"accept_failed"')
     assert 0 < failures < 200, failures  # it did run out, and it did not retry in a busy loop
+
+
+def test_a_rejected_client_that_keeps_sending_is_cut_off(server):
+    """After an error reply the server reads and drops the rest of the request for a while (so the client sees
+    the reply, not a reset), but a client that never stops sending does not keep the connection forever."""
+    with connect(server) as sock:
+        sock.sendall(b"POST /mcp HTTP/1.1\r\nHost: t\r\nContent-Length: 999999999\r\n\r\n")
+        assert Replies(sock).next()[0] == 413
+        with pytest.raises(OSError):  # BrokenPipe or ConnectionReset once the server has closed the connection
+            for _ in range(3000):  # would keep sending for 5 minutes; the server cuts it off after seconds
+                sock.sendall(b"x" * 1024)
+                time.sleep(0.1)
