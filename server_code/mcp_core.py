@@ -567,9 +567,11 @@ class JsonLog:
         if self._lines:
             lines = self._lines
             self._lines = []  # a line added now by a signal handler goes into the next flush
-            self.stream.write("".join(lines))
-            self.stream.flush()
-
+            try:
+                self.stream.write("".join(lines))
+                self.stream.flush()
+            except (OSError, ValueError):  # stdout closed or broken: nowhere to log, but keep serving
+                pass
 
 
 MAX_HEADER_BYTES = 64 * 1024

@@ -129,3 +129,22 @@ def test_port_in_use_fails_naming_port(tmp_path):
     finally:
         server.stop()
     assert done.returncode == 1 and "PORT" in done.stderr
+
+
+def test_a_closed_stdout_does_not_stop_the_server(tmp_path):
+    """Logging to a pipe nobody reads any more (BrokenPipeError) loses the log lines, not the service."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(SERVER_CODE / "fetch.py")], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, env={**os.environ, "PORT": str(port), "PYTHONUNBUFFERED": "1"})
+    try:
+        while '"listening"' not in proc.stdout.readline().decode():
+            assert proc.poll() is None
+        proc.stdout.close()  # the log reader goes away
+        for _ in range(3):  # every request now logs into a broken pipe
+            mcp = RawMcp(f"http://127.0.0.1:{port}/mcp")
+            assert mcp.initialize().status_code == 200
+            assert mcp.call_tool("fetch", {"url": "https://example.com/"}).json()["result"]["isError"] is False
+        assert proc.poll() is None
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
