@@ -823,6 +823,7 @@ class McpHttpServer:
             if now >= next_sweep:
                 self._close_timed_out(now)
                 self._resume_accepting(now)
+                self.log.flush()
                 next_sweep = now + tick
         if self.accept_paused_until is None:
             self.selector.unregister(self.listener)
