@@ -77,7 +77,11 @@ class PolicyView:
 def run_stack(recorder, stack: str, config: dict[str, str]) -> PolicyView:
     """Run the real program as stack `stack` under mocks; return its resources as the policy engine sees them."""
     restart(recorder, stack=stack)
-    declared = run_program(recorder, config)
+    return policy_view(run_program(recorder, config), recorder)
+
+
+def policy_view(declared, recorder) -> PolicyView:
+    """A finished mocks run (harness `Declared` and its recorder) as the policy engine sees it."""
     state = recorder.monitor.get_registered_resources()
     inputs, outputs = [], []
     for resource in declared.resources:

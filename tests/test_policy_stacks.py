@@ -7,25 +7,32 @@ import pytest
 
 from components.catalog import load_catalog
 from components.config import CODE_DIR
+from components.tool_policy import tool_expression
 from policy.dangerous_tools import DANGEROUS_TOOLS_ANNOTATION
+from render.core import run_stack as run_rendered
+from render.stack_config import stack_config
 from tests.pulumi_mocks import REPO_ROOT, cli_config, mocks  # noqa: F401 (fixture)
-from tests.test_policy_program import BACKEND, SERVERS, PolicyView, dev, run_stack  # noqa: F401 (fixture)
+from tests.test_policy_program import BACKEND, SERVERS, PolicyView, dev, policy_view, run_stack  # noqa: F401
 
 AUTH_POLICY = "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayPolicy"
 NON_DEV_STACKS = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in REPO_ROOT.glob("Pulumi.*.yaml")
-                        if p.name != "Pulumi.dev.yaml") or ["staging"]
+                        if p.name != "Pulumi.dev.yaml")
 
 
-def non_dev_config(stack: str) -> dict[str, str]:
-    """The stack's own config if its stack file exists, else dev's with dangerous tools denied."""
-    if (REPO_ROOT / f"Pulumi.{stack}.yaml").is_file():
-        return cli_config(stack)
-    return cli_config("dev", {"mcp-federation:denyDangerousTools": True})
+def stack_file_view(stack: str) -> PolicyView:
+    """Stack `stack` as the CLI would run it (Pulumi.yaml, then Pulumi.<stack>.yaml; secrets the file cannot hold
+    get placeholders, as `python -m render` does), as the policy engine sees it."""
+    declared, recorder, _ = run_rendered(stack_config(stack, REPO_ROOT), REPO_ROOT / "__main__.py", lambda _: None)
+    return policy_view(declared, recorder)
+
+
+def test_there_are_non_dev_stacks_to_check():
+    assert NON_DEV_STACKS, "no Pulumi.<stack>.yaml besides dev"
 
 
 @pytest.fixture(params=NON_DEV_STACKS)
-def non_dev(request, mocks) -> PolicyView:
-    return run_stack(mocks, request.param, non_dev_config(request.param))
+def non_dev(request) -> PolicyView:
+    return stack_file_view(request.param)
 
 
 def _dangerous_pairs() -> dict[str, list[str]]:
@@ -99,7 +106,7 @@ def test_a_deny_rule_must_match_the_canonical_expression(non_dev):
 
 def test_an_allow_list_denies_every_tool_it_does_not_list(non_dev):
     name = _authorization_policy(non_dev, "github")
-    dangerous_expression = _authorization(non_dev.props(AUTH_POLICY, name))["policy"]["matchExpressions"][0]
+    dangerous_expression = tool_expression(None, "delete_repo")
     safe = 'mcp.tool.name == "search_repositories"'
     allow_safe = non_dev.mutated(AUTH_POLICY, name, lambda d: _authorization(d).update(
         action="Allow", policy={"matchExpressions": [safe]}))
@@ -110,10 +117,10 @@ def test_an_allow_list_denies_every_tool_it_does_not_list(non_dev):
 
 
 def test_a_backend_without_the_annotation_cannot_be_checked_outside_dev(non_dev):
-    stripped = non_dev.mutated(BACKEND, "fetch-backend",
+    stripped = non_dev.mutated(BACKEND, "slack-backend",
                                lambda d: d["metadata"]["annotations"].pop(DANGEROUS_TOOLS_ANNOTATION))
-    assert _denials(stripped) == [(non_dev.urn(BACKEND, "fetch-backend"),
-                                   "AgentgatewayBackend mcp/fetch has no annotation mcp-federation.dev/dangerous-tools "
+    assert _denials(stripped) == [(non_dev.urn(BACKEND, "slack-backend"),
+                                   "AgentgatewayBackend mcp/slack has no annotation mcp-federation.dev/dangerous-tools "
                                    "(the program sets it on every backend), so its dangerous tools cannot be checked")]
 
 
@@ -144,3 +151,17 @@ def test_an_aggregated_backend_is_checked_per_target(mocks):
     assert 'matchExpressions [mcp.tool.target == "github" && mcp.tool.name == "delete_repo"]' in message
     assert [u for u, _ in _denials(view.without(AUTH_POLICY, name))] == [urn, urn]
 
+
+def test_an_image_server_passes_and_its_dangerous_tools_are_checked(mocks):
+    servers = [{"name": "github"},
+               {"name": "remote", "type": "image", "image": "ghcr.io/example/mcp-remote:1.2.0",
+                "healthPath": "/healthz", "expectedTools": ["search", "wipe"], "dangerousTools": ["wipe"]}]
+    view = run_stack(mocks, "staging", cli_config("dev", {"mcp-federation:denyDangerousTools": True,
+                                                          "mcp-federation:servers": servers}))
+    assert view.check() == []
+    annotations = view.props(BACKEND, "remote-backend")["metadata"]["annotations"]
+    assert annotations[DANGEROUS_TOOLS_ANNOTATION] == "remote/wipe"
+    found = _denials(view.without(AUTH_POLICY, _authorization_policy(view, "remote")))
+    assert [(urn, message.split(";")[0]) for urn, message in found] == [
+        (view.urn(BACKEND, "remote-backend"),
+         "AgentgatewayBackend mcp/remote: dangerous tool remote/wipe is not denied in stack 'staging'")]
