@@ -84,6 +84,10 @@ class McpFederation(pulumi.ComponentResource):
                                                             **POD_SECURITY_LABELS}),
                 opts=child)
             namespace = self.namespace_resource.metadata.name  # so everything in it waits for it
+        else:
+            pulumi.log.warn(f"namespace {config.namespace!r} is managed elsewhere: label it "
+                            f"{', '.join(f'{k}={v}' for k, v in POD_SECURITY_LABELS.items())} to enforce the "
+                            "restricted Pod Security profile there", resource=self)
         self.namespace = pulumi.Output.from_input(namespace)
 
         gateway_name: pulumi.Input[str] = config.gateway.name

@@ -117,3 +117,10 @@ def test_the_compliant_template_passes():
 def test_each_control_catches_its_violation(path, value, expected):
     violations = restricted_violations(_mutated(path, value))
     assert any(v.startswith(expected) for v in violations), violations
+
+
+def test_an_existing_namespace_gets_a_warning_to_label_it(mocks, caplog):
+    declared = run_program(mocks, cli_config("dev", {"mcp-federation:createNamespace": False}))
+    assert declared.of_type(NAMESPACE) == []
+    assert any("namespace 'mcp' is managed elsewhere: label it pod-security.kubernetes.io/enforce=restricted"
+               in record.getMessage() for record in caplog.records), [r.getMessage() for r in caplog.records]
