@@ -18,7 +18,7 @@ from typing import Iterable, Literal, Mapping, Optional, Protocol, Sequence
 
 import pulumi
 
-from .config import ConfigError, FederationConfig
+from .config import ConfigError, FederationConfig, ServerConfig
 from .crds import (
     AgentgatewayPolicy,
     AgentgatewayPolicySpec,
@@ -79,7 +79,8 @@ def _names(tools: Iterable[str]) -> str:
     return ", ".join(tools)
 
 
-def _server_rule(key: str, server, catalog: _Catalog, deny_dangerous: bool, errors: list[str]) -> ToolRule:
+def _server_rule(key: str, server: ServerConfig, catalog: _Catalog, deny_dangerous: bool,
+                 errors: list[str]) -> ToolRule:
     known, dangerous, probe = catalog.tool_names, set(catalog.dangerous_tool_names), catalog.probe_tool
     field = "allowedTools" if server.allowed_tools is not None else "deniedTools"
     listed = server.allowed_tools if server.allowed_tools is not None else server.denied_tools
