@@ -2,15 +2,17 @@
 
 Runs the real `__main__.py` through tests/pulumi_mocks.py (run_program: the same harness the program tests use)
 with the dev stack config whose `servers` list is replaced by N generated entries: distinct names (and so
-distinct default paths /mcp/<name>) that reuse the existing server files in turn. After one uncounted warm-up
-run, reports the median wall time over runs, the resource count, and time per server and per resource, so
-linear growth shows as a flat column.
+distinct default paths /mcp/<name>) that reuse the existing server files in turn; the stack's aggregate route
+(if enabled) keeps its settings and takes the first MAX_TARGETS of them (one backend holds no more). After one
+uncounted warm-up run, it reports the median wall time over runs, the resource count, and time per server and
+per resource, so linear growth shows as a flat column.
 
     .venv/bin/python bench/program_scaling.py [--servers 3,50,200] [--runs 3]
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -20,6 +22,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
+from components.crds.agentgateway import MAX_TARGETS  # noqa: E402
 from tests.pulumi_mocks import RecordingMocks, cli_config, restart, run_program  # noqa: E402
 from table import print_table  # noqa: E402  (bench/table.py)
 
@@ -32,9 +35,20 @@ def servers_config(count: int) -> list[dict]:
             for i in range(count)]
 
 
+def stack_overrides(count: int) -> dict:
+    """The dev stack's config with `count` servers (and an aggregate over at most MAX_TARGETS of them)."""
+    servers = servers_config(count)
+    overrides: dict = {"mcp-federation:servers": servers}
+    aggregate = cli_config("dev").get("mcp-federation:aggregate")
+    if aggregate and json.loads(aggregate).get("enabled"):
+        overrides["mcp-federation:aggregate"] = {**json.loads(aggregate),
+                                                 "servers": [s["name"] for s in servers[:MAX_TARGETS]]}
+    return overrides
+
+
 def evaluate(count: int) -> tuple[float, int, int]:
     """One program run with `count` servers: (seconds, resources declared, Kubernetes objects among them)."""
-    config = cli_config("dev", {"mcp-federation:servers": servers_config(count)})
+    config = cli_config("dev", stack_overrides(count))
     mocks = restart(RecordingMocks())
     began = time.perf_counter()
     declared = run_program(mocks, config)
