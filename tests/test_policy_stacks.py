@@ -41,6 +41,13 @@ def _dangerous_pairs() -> dict[str, list[str]]:
             for name in SERVERS}
 
 
+def _aggregate_pairs(view: PolicyView) -> dict[str, list[str]]:
+    """The aggregated route's backend (dev enables it) must declare every target's pairs."""
+    aggregate = [r.name[:-len("-backend")] for r in view.inputs if r.resource_type == BACKEND
+                 and r.name[:-len("-backend")] not in SERVERS]
+    return {name: sorted(p for pairs in _dangerous_pairs().values() for p in pairs) for name in aggregate}
+
+
 def _denials(view: PolicyView) -> list[tuple[str, str]]:
     """(backend URN, message) of every dangerous-tools-denied violation."""
     return sorted((v.urn, v.message) for v in view.check() if v.policy == "dangerous-tools-denied")
@@ -77,7 +84,7 @@ def test_dangerous_tools_may_stay_callable_in_dev_stacks_only(dev):
     expected = sorted(
         (staging.urn(BACKEND, f"{name}-backend"),
          f"AgentgatewayBackend mcp/{name}: dangerous tool {pair} is not denied in stack 'staging'")
-        for name, pairs in _dangerous_pairs().items() for pair in pairs)
+        for name, pairs in {**_dangerous_pairs(), **_aggregate_pairs(dev)}.items() for pair in pairs)
     assert [(urn, message.split(";")[0]) for urn, message in _denials(staging)] == expected
     # The policy config names the dev stacks.
     config = {"dangerous-tools-denied": {"devStacks": ["dev", "staging"]}}

@@ -133,8 +133,12 @@ def test_dangerous_tools_are_reachable_in_dev_only(rendered):
     assert policies("dev") == {} and set(map(tuple, denied("dev").values())) == {()}
     assert policies("staging") == {
         "github-tools": {"action": "Deny", "policy": {"matchExpressions": ['mcp.tool.name == "delete_repo"']}},
-        "slack-tools": {"action": "Deny", "policy": {"matchExpressions": ['mcp.tool.name == "delete_channel"']}}}
-    assert denied("staging") == {"fetch": [], "github": ["delete_repo"], "slack": ["delete_channel"]}
+        "slack-tools": {"action": "Deny", "policy": {"matchExpressions": ['mcp.tool.name == "delete_channel"']}},
+        "mcp-all-tools": {"action": "Deny", "policy": {"matchExpressions": [
+            'mcp.tool.target == "github" && mcp.tool.name == "delete_repo"',
+            'mcp.tool.target == "slack" && mcp.tool.name == "delete_channel"']}}}
+    assert denied("staging") == {"fetch": [], "github": ["delete_repo"], "slack": ["delete_channel"],
+                                 "mcp-all": ["github_delete_repo", "slack_delete_channel"]}
     assert policies("prod")["github-tools"] == {"action": "Allow", "policy": {"matchExpressions": [
         'mcp.tool.name == "get_repo"', 'mcp.tool.name == "list_issues"', 'mcp.tool.name == "create_issue"']}}
     assert denied("prod") == {"github": ["delete_repo"], "slack": ["delete_channel"]}
