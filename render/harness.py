@@ -15,6 +15,8 @@ from typing import Any, Callable, Optional
 import pulumi
 from pulumi.runtime.mocks import MockMonitor
 
+from render.values import unwrap_secrets
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "mcp-federation"
 K8S_PROVIDER_TYPE = "pulumi:providers:kubernetes"
@@ -44,11 +46,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.created.append(args)
         outputs = dict(args.inputs)
         if args.typ.startswith("kubernetes:"):
-            metadata = dict(outputs.get("metadata") or {})
+            metadata = unwrap_secrets(outputs.get("metadata")) or {}  # all of it is wrapped if any part is secret
             if not metadata.get("name"):
-                metadata["name"] = self.auto_name(args)
-                self.auto_named[(args.typ, args.name)] = metadata["name"]
-            outputs["metadata"] = metadata
+                outputs["metadata"] = {**metadata, "name": self.auto_name(args)}
+                self.auto_named[(args.typ, args.name)] = outputs["metadata"]["name"]
         return f"{args.name}_id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs):

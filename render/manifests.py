@@ -19,6 +19,7 @@ import yaml
 from pulumi.runtime import rpc
 
 from render.harness import Declared
+from render.values import normalize_numbers, unwrap_secrets
 
 REDACTED = "REDACTED"
 REDACTED_B64 = base64.b64encode(REDACTED.encode()).decode()
@@ -66,25 +67,15 @@ def content_hash_name(args: Any) -> str:
     return f"{args.name}-{digest[:8]}"
 
 
-def _clean(value: Any, where: str, secret_paths: list[str]) -> Any:
-    """Whole floats -> ints, keys sorted, Pulumi secret wrappers unwrapped (their paths added to `secret_paths`);
-    an unknown value (not resolvable offline) is an error naming `where`.
-
-    Pulumi marks a whole top-level field secret when anything in it is (e.g. all of `metadata`), so unwrapped
-    values are kept: they come from secret config, which the renderer only ever fills with placeholders.
-    """
-    if rpc.is_rpc_secret(value):
-        secret_paths.append(where)
-        return _clean(value.get("value"), where, secret_paths)
+def _tidy(value: Any, where: str) -> Any:
+    """Keys sorted and None values dropped, recursively; an unknown value (not resolvable offline) is an error
+    naming `where`."""
     if isinstance(value, str) and value == rpc.UNKNOWN:
         raise RenderError(f"{where or 'the object'}: the value is unknown until deployment, so it cannot be rendered")
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
     if isinstance(value, list):
-        return [_clean(item, f"{where}[{index}]", secret_paths) for index, item in enumerate(value)]
+        return [_tidy(item, f"{where}[{index}]") for index, item in enumerate(value)]
     if isinstance(value, dict):
-        return {key: _clean(value[key], f"{where}.{key}", secret_paths)
-                for key in sorted(value) if value[key] is not None}
+        return {key: _tidy(value[key], f"{where}.{key}") for key in sorted(value) if value[key] is not None}
     return value
 
 
@@ -112,7 +103,10 @@ def to_manifest(declared: Declared, resource: Any, auto_named: dict[tuple[str, s
     """The clean Kubernetes object of one recorded resource."""
     urn = declared.urn(resource)
     api_version, kind = _type_parts(resource.typ)
-    raw = {"apiVersion": api_version, "kind": kind, **resource.inputs}
+    # Pulumi marks a whole top-level field secret when anything in it is (e.g. all of `metadata`), so unwrapped
+    # values are kept: they come from secret config, which the renderer only ever fills with placeholders.
+    secret_paths: list[str] = []
+    raw = unwrap_secrets({"apiVersion": api_version, "kind": kind, **resource.inputs}, secret_paths)
     metadata = dict(raw.get("metadata") or {})
     notes: list[str] = []
     generated = auto_named.get((resource.typ, resource.name))
@@ -121,9 +115,8 @@ def to_manifest(declared: Declared, resource: Any, auto_named: dict[tuple[str, s
         notes.append(f"metadata.name is auto-named by Pulumi at deployment ('{resource.name}-' plus a random "
                      f"suffix); rendered as {generated!r} (suffix = hash of the inputs) so files are stable")
     raw["metadata"] = metadata
-    secret_paths: list[str] = []
     try:
-        cleaned = _clean(raw, "", secret_paths)
+        cleaned = _tidy(normalize_numbers(raw), "")
     except RenderError as exc:
         raise RenderError(f"{urn}: {exc}") from None
     cleaned, secret_notes = _redact_secret(cleaned)

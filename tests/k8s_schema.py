@@ -9,9 +9,9 @@
   but not evaluated: objects are validated as on create, where Kubernetes skips them too.
 * Built-in kinds: kubernetes-validate's strict schemas for the pinned ``K8S_VERSION``.
 
-Objects recorded under Pulumi mocks carry floats for every int; ``validate_object`` normalises them first.
-
-Pulumi secret markers in recorded inputs are unwrapped first (``unwrap_secrets``).
+Objects recorded under Pulumi mocks carry floats for every int and secret markers: ``validate_object`` turns them
+into plain values first, with the renderer's ``render.values`` (``unwrap_secrets``, ``normalize_numbers``, and
+``is_secret``, re-exported here for the tests).
 
 API: ``crds_dir()``, ``validate_object(obj) -> list[str]``, ``assert_valid(obj)``, ``normalize_numbers(x)``,
 ``uncompilable_rules()``, ``rule_count()``.
@@ -34,6 +34,8 @@ import jsonschema
 import yaml
 from kubernetes_validate import utils as kv_utils
 from referencing import Registry, Resource
+
+from render.values import is_secret, normalize_numbers, unwrap_secrets  # noqa: F401 (re-exported)
 
 K8S_VERSION = "1.33.0"  # Kubernetes version whose built-in schemas (kubernetes-validate, strict) are used
 CRDS_ENV = "MCP_FEDERATION_CRDS_DIR"
@@ -391,39 +393,6 @@ def uncompilable_rules(directory: Optional[Path] = None) -> list[CelRule]:
 
 
 # --- validation ------------------------------------------------------------------------------------------
-
-# How the Pulumi SDK marks a secret value on the wire (and in the inputs mocks record): {SIG_KEY: SECRET_SIG,
-# "value": <value>} (pulumi/runtime/rpc.py _special_sig_key / _special_secret_sig).
-SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-
-
-def is_secret(value: Any) -> bool:
-    """True for a value the SDK marked secret."""
-    return isinstance(value, dict) and value.get(SECRET_SIG_KEY) == SECRET_SIG
-
-
-def unwrap_secrets(value: Any) -> Any:
-    """The object as the API server would receive it: Pulumi secret markers replaced by their values."""
-    if is_secret(value):
-        return unwrap_secrets(value.get("value"))
-    if isinstance(value, list):
-        return [unwrap_secrets(item) for item in value]
-    if isinstance(value, dict):
-        return {key: unwrap_secrets(item) for key, item in value.items()}
-    return value
-
-
-def normalize_numbers(value: Any) -> Any:
-    """Whole floats (8080.0, as recorded under Pulumi mocks) become ints, recursively; other values are kept."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, list):
-        return [normalize_numbers(item) for item in value]
-    if isinstance(value, dict):
-        return {key: normalize_numbers(item) for key, item in value.items()}
-    return value
-
 
 def apply_defaults(value: Any, schema: dict) -> None:
     """Fill in the schema's ``default`` values in place, as the API server does before validating."""

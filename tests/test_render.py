@@ -17,7 +17,8 @@ from render.core import render_stack, run_stack
 from render.harness import REPO_ROOT
 from render.manifests import REDACTED, REDACTED_B64
 from render.stack_config import StackConfigError, list_stacks, placeholder, stack_config
-from tests.k8s_schema import normalize_numbers, validate_object
+from render.values import normalize_numbers, unwrap_secrets
+from tests.k8s_schema import validate_object
 from tests.pulumi_mocks import cli_config
 
 STACKS = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in REPO_ROOT.glob("Pulumi.*.yaml"))
@@ -74,11 +75,12 @@ def test_the_files_are_exactly_the_declared_objects(rendered):
     for path in files:
         resource = by_urn[header_urn(path)]
         obj = yaml.safe_load(path.read_text())
-        expected = normalize_numbers(dict(resource.inputs))
-        if obj["kind"] == "Secret":  # compared without the values, which are redacted
+        expected = normalize_numbers(unwrap_secrets(dict(resource.inputs)))  # as the API server receives it
+        if obj["kind"] == "Secret":  # the same keys; the values are redacted
             for key in ("data", "stringData"):
                 if key in expected:
-                    expected[key] = {k: obj[key][k] for k in expected[key]}
+                    assert sorted(obj[key]) == sorted(expected[key]), path.name
+                    expected[key] = obj[key]
         if (resource.typ, resource.name) in mocks.auto_named:
             expected["metadata"] = {**expected.get("metadata", {}), "name": obj["metadata"]["name"]}
         assert obj == expected, path.name
@@ -127,8 +129,23 @@ def test_written_files_have_no_pulumi_internals(rendered):
     for path in out.glob("*.yaml"):
         text = path.read_text()
         body = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
-        for internal in ("__inputs", "pulumi.com/autonamed", "04da6b54-80e4-46f7-96ec-b56ff0331ba9", "_id\n"):
+        # the SDK's markers: secret value, unknown value
+        for internal in ("__inputs", "pulumi.com/autonamed", "4dabf18193072939515e22adb298388d",
+                         "1b47061264138c4ac30d75fd1eb44270", "04da6b54-80e4-46f7-96ec-b56ff0331ba9", "_id\n"):
             assert internal not in body, (path.name, internal)
+
+
+def test_secret_markers_are_unwrapped_and_their_paths_reported():
+    marker = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}
+    recorded = {"metadata": {**marker, "value": {"name": "x", "labels": {"a": "b"}}},
+                "stringData": {**marker, "value": {"token": {**marker, "value": "t"}}},
+                "spec": {"ports": [{"port": 8080.0}, {**marker, "value": {"port": 9090.0}}]}}
+    found: list[str] = []
+    assert normalize_numbers(unwrap_secrets(recorded, found)) == {
+        "metadata": {"name": "x", "labels": {"a": "b"}}, "stringData": {"token": "t"},
+        "spec": {"ports": [{"port": 8080}, {"port": 9090}]}}
+    assert found == [".metadata", ".stringData", ".stringData.token", ".spec.ports[1]"]
+    assert unwrap_secrets({**marker, "value": 1}) == 1
 
 
 # --- the CLI -------------------------------------------------------------------------------------------------
