@@ -7,7 +7,9 @@ Used by the offline renderer and by the tests (tests/pulumi_mocks.py re-exports 
 """
 from __future__ import annotations
 
+import asyncio
 import runpy
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -91,8 +93,30 @@ class Declared:
         return [r for r in self.resources if r.typ.startswith("kubernetes:") and r.custom]
 
 
+_event_loop: Optional[asyncio.AbstractEventLoop] = None  # the loop the last restart() installed
+
+
+def _install_fresh_event_loop() -> None:
+    """Give this thread a new current event loop (closing the one the previous restart installed).
+
+    The Pulumi runtime registers the root stack on the thread's current loop, and there may be none: an earlier
+    `asyncio.run()` in the same process unsets it when it returns. A fresh loop also keeps what a previous run left
+    pending (the RPCs of a program that raised) from running, and registering resources, during the next run; those
+    are discarded with the old loop, without a "never awaited" warning for each.
+    """
+    global _event_loop
+    if _event_loop is not None and not _event_loop.is_running() and not _event_loop.is_closed():
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
+            _event_loop.close()
+    _event_loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(_event_loop)
+
+
 def restart(recorder: RecordingMocks, stack: str = "dev", project: str = PROJECT) -> RecordingMocks:
-    """Fresh runtime state (new root stack, no config) and an empty record, e.g. between two runs in one test."""
+    """Fresh runtime state (new event loop, new root stack, no config) and an empty record, e.g. between two runs
+    in one test."""
+    _install_fresh_event_loop()
     recorder.created.clear()
     recorder.auto_named.clear()
     recorder.monitor = MockMonitor(recorder)

@@ -2,6 +2,7 @@
 that are exactly the objects the program declares; config is built as the CLI builds it; errors are clear."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -14,7 +15,7 @@ import pytest
 import yaml
 
 from render.core import render_stack, run_stack
-from render.harness import REPO_ROOT
+from render.harness import REPO_ROOT, RecordingMocks, restart, run_program
 from render.manifests import REDACTED, REDACTED_B64
 from render.stack_config import StackConfigError, list_stacks, placeholder, stack_config
 from render.values import normalize_numbers, unwrap_secrets
@@ -316,6 +317,26 @@ def test_a_rerender_replaces_its_own_files_and_keeps_foreign_ones(secret_project
     (out / "kustomization.yaml").write_text("resources: []\n")
     result = render_stack("test", out, secret_project, log=quiet)
     assert sorted(out.glob("*.yaml")) == sorted([*result.files, out / "kustomization.yaml"])
+
+
+# --- the harness -----------------------------------------------------------------------------------------------
+
+def test_restart_installs_a_fresh_event_loop_after_asyncio_run_left_none():
+    async def nothing() -> None:
+        pass
+
+    asyncio.run(nothing())  # unsets the thread's current event loop when it returns
+    with pytest.raises(RuntimeError, match="no current event loop"):
+        asyncio.get_event_loop_policy().get_event_loop()
+    first = restart(RecordingMocks())
+    declared = run_program(first, cli_config("dev"))
+    assert declared.kubernetes_objects()
+    loop = asyncio.get_event_loop_policy().get_event_loop()
+    restart(first)
+    assert loop.is_closed()  # the previous run's loop is closed, not leaked
+    assert asyncio.get_event_loop_policy().get_event_loop() is not loop
+    assert sorted(r.name for r in run_program(first, cli_config("dev")).resources) == \
+        sorted(r.name for r in declared.resources)
 
 
 # --- the config the CLI would build (shared with tests/pulumi_mocks.cli_config) ---------------------------------

@@ -4,7 +4,6 @@ filled with placeholders from ConfigError.missing_secrets, as the offline render
 validated against the real CRDs / Kubernetes 1.33 schemas; the stacks differ only in config."""
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
@@ -48,9 +47,6 @@ def render(stack: str) -> tuple[Declared, list[str]]:
 
 @pytest.fixture(scope="module")
 def rendered() -> dict[str, tuple[Declared, list[str]]]:
-    # A test run earlier in the process may have left no current event loop (asyncio.run() unsets it at exit),
-    # and the Pulumi runtime needs one to register the root stack.
-    asyncio.set_event_loop(asyncio.new_event_loop())
     return {stack: render(stack) for stack in STACKS}
 
 
