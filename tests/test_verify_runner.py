@@ -1,4 +1,6 @@
 """Retry/backoff logic of the runner, with a fake clock and fake route checks (no network, no real waiting)."""
+import threading
+
 import pytest
 
 from verify import runner
@@ -91,3 +93,22 @@ def test_zero_deadline_means_one_attempt(fake_checks):
     results = runner.verify_routes(PLAN, "http://gw", deadline=0, sleep=time.sleep, clock=time.clock)
     assert not results[0].passed and results[0].attempts == 1
     assert time.sleeps == []
+
+
+def test_fifty_routes_are_checked_at_the_same_time(monkeypatch):
+    """All 50 checks must be in flight together: each waits at a 50-party barrier (which breaks, failing the
+    route, if fewer run concurrently; the timeout only keeps a broken runner from hanging the suite)."""
+    barrier = threading.Barrier(50, timeout=30)
+
+    def check(gateway_url, route, timeout):
+        result = RouteResult(route.name, route.path, gateway_url + route.path)
+        try:
+            barrier.wait()
+        except threading.BrokenBarrierError:
+            result.problems = [Problem("unreachable", "not checked concurrently with the others")]
+        return result
+
+    monkeypatch.setattr(runner, "check_route", check)
+    plan = parse_plan([{"name": f"r{i}", "path": f"/mcp/r{i}", "expectedTools": ["t"]} for i in range(50)])
+    results = runner.verify_routes(plan, "http://gw", deadline=0, sleep=lambda s: None)
+    assert [r.name for r in results if not r.passed] == []
