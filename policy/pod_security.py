@@ -18,7 +18,9 @@ ALLOWED_VOLUME_TYPES = ("configMap", "csi", "downwardAPI", "emptyDir", "ephemera
                         "projected", "secret")
 ALLOWED_ADDED_CAPABILITIES = ("NET_BIND_SERVICE",)
 ALLOWED_SECCOMP_TYPES = ("RuntimeDefault", "Localhost")
+ALLOWED_APPARMOR_TYPES = ("RuntimeDefault", "Localhost")
 ALLOWED_SELINUX_TYPES = ("", "container_t", "container_init_t", "container_kvm_t", "container_engine_t")
+# The baseline/restricted policies' sysctls as of v1.32 (tcp_rmem and tcp_wmem were added in v1.32, kubernetes#127489).
 SAFE_SYSCTLS = ("kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start",
                 "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
                 "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
@@ -66,8 +68,8 @@ def _context_problems(at: str, context: Mapping) -> list[str]:
     if seccomp is not None and seccomp not in ALLOWED_SECCOMP_TYPES:
         problems.append(f"{at}.seccompProfile.type must be RuntimeDefault or Localhost (is {seccomp!r})")
     apparmor = get_path(context, "appArmorProfile", "type")
-    if apparmor == "Unconfined":
-        problems.append(f"{at}.appArmorProfile.type must not be Unconfined")
+    if apparmor is not None and apparmor not in ALLOWED_APPARMOR_TYPES:
+        problems.append(f"{at}.appArmorProfile.type must be RuntimeDefault or Localhost (is {apparmor!r})")
     selinux = as_mapping(context.get("seLinuxOptions"))
     if selinux.get("type", "") not in ALLOWED_SELINUX_TYPES:
         problems.append(f"{at}.seLinuxOptions.type {selinux.get('type')!r} is not one of "

@@ -2,8 +2,8 @@
 Deployment, secret env comes from the server's Secret, and the pods meet the restricted Pod Security Standard."""
 from __future__ import annotations
 
+from policy import pod_security
 from tests.k8s_schema import assert_valid, normalize_numbers
-from tests.pod_security import restricted_violations
 from tests.pulumi_mocks import cli_config, mocks, run_program  # noqa: F401 (fixture)
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -46,5 +46,6 @@ def test_config_keys_reach_the_container(mocks):
 def test_image_server_pods_meet_the_restricted_profile(mocks):
     declared = _declared(mocks)
     for name in ("tools", "github"):
-        template = normalize_numbers(declared.one(DEPLOYMENT, name).inputs)["spec"]["template"]
-        assert restricted_violations(template) == []
+        deployment = normalize_numbers(declared.one(DEPLOYMENT, name).inputs)
+        assert deployment["spec"]["template"]["spec"]["containers"]
+        assert pod_security.violations(DEPLOYMENT, deployment) == []

@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 from components.config import ConfigError
-from tests.k8s_schema import assert_valid, normalize_numbers
-from tests.pod_security import pod_templates, restricted_violations
+from policy import pod_security
+from policy.k8s_objects import pod_template
+from tests.k8s_schema import assert_valid, normalize_numbers, unwrap_secrets
 from tests.pulumi_mocks import REPO_ROOT, Declared, RecordingMocks, cli_config, restart, run_program
 from verify.plan import parse_plan
 
@@ -64,8 +65,9 @@ def test_every_object_of_every_stack_is_valid(rendered, stack):
     assert len(objects) > 10
     for resource in objects:
         assert_valid(resource.inputs)
-        for template in pod_templates(resource.inputs):
-            assert restricted_violations(template) == [], (stack, resource.name)
+        # the policy pack's Pod Security "restricted" rule (pod templates; the Namespace's enforce label)
+        assert pod_security.violations(resource.typ, unwrap_secrets(resource.inputs)) == [], (stack, resource.name)
+    assert [r for r in objects if pod_template(r.typ, unwrap_secrets(r.inputs))]  # the rule saw workloads
 
 
 @pytest.mark.parametrize("stack", STACKS)
