@@ -114,13 +114,25 @@ def test_each_stack_deploys_in_its_environment_and_is_verified_after_the_up():
     assert job["environment"] == "${{ inputs.stack }}"  # staging/prod: required reviewers in GitHub
     assert job["concurrency"] == {"group": "pulumi-stack-${{ inputs.stack }}", "cancel-in-progress": False}
     steps = job["steps"]
-    (up,) = steps_using(job, "pulumi/actions")
+    preview, up = steps_using(job, "pulumi/actions")
     assert up["with"]["command"] == "up" and up["with"]["stack-name"] == "${{ inputs.stack }}"
     assert up["with"]["policyPacks"] == "policy"
     after = steps[steps.index(up) + 1:]
     assert [s["run"] for s in after] == ['scripts/verify-stack.sh "$STACK" --deadline 300']
     assert after[0]["env"] == {"STACK": "${{ inputs.stack }}"}
     assert (REPO_ROOT / "scripts" / "verify-stack.sh").is_file()
+
+
+def test_each_stack_is_previewed_with_the_policy_pack_right_before_the_up():
+    """`up` runs stack policies only after the resources were applied; the preview before it blocks violations."""
+    (job,) = load("deploy-stack.yml")["jobs"].values()
+    steps = job["steps"]
+    preview, up = steps_using(job, "pulumi/actions")
+    assert preview["with"]["command"] == "preview"
+    assert steps.index(preview) + 1 == steps.index(up)  # nothing in between: the up applies what was previewed
+    assert preview["with"] == {**up["with"], "command": "preview"}  # same stack, backend, dir and policy pack
+    assert preview["with"]["policyPacks"] == "policy" and preview["with"]["stack-name"] == "${{ inputs.stack }}"
+    assert not preview.get("continue-on-error") and "continue-on-error" not in preview["with"]
 
 
 def test_every_pulumi_command_gets_the_backend_and_the_passphrase_from_secrets():
@@ -146,7 +158,8 @@ def test_actions_are_pinned_to_their_current_major():
 
 def test_pulumi_action_steps_have_the_required_and_only_known_inputs():
     steps = [(name, step) for name, step in all_steps() if str(step.get("uses", "")).startswith("pulumi/actions@")]
-    assert len(steps) == 2
+    assert [(name, step["with"]["command"]) for name, step in steps] == [
+        ("deploy-stack.yml", "preview"), ("deploy-stack.yml", "up"), ("pull-request.yml", "preview")]
     for name, step in steps:
         inputs = step["with"]
         assert {"command", "stack-name", "cloud-url"} <= set(inputs), name
