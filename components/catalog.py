@@ -9,10 +9,11 @@ file) again, so nothing leaks into the program and two code directories never mi
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib.util
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -97,12 +98,33 @@ def _tool(path: Path, index: int, tool: Any) -> ToolInfo:
                     dangerous=bool(getattr(tool, "dangerous", False)))
 
 
+# Catalogs already read, by the content of the code directory's Python files and the file name: many servers
+# share a file, and importing (compiling) it is most of what a catalog costs (bench/README.md).
+_CATALOGS: dict[tuple[str, str], ServerCatalog] = {}
+
+
+def _code_fingerprint(code_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for source in sorted(code_dir.glob("*.py")):
+        digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def load_catalog(code_dir: Path, code_file: str) -> ServerCatalog:
-    """Read TOOLS and PROBE from `code_dir/code_file` and check they are consistent."""
+    """Read TOOLS and PROBE from `code_dir/code_file` and check they are consistent (cached while the code
+    directory's files are unchanged; a failed read is never cached)."""
     path = Path(code_dir) / code_file
     if not path.is_file():
         raise CatalogError(f"{path}: no such server file")
-    module = _import_isolated(Path(code_dir), path)
+    key = (_code_fingerprint(Path(code_dir)), code_file)
+    if key not in _CATALOGS:
+        _CATALOGS[key] = _read_catalog(Path(code_dir), path, code_file)
+    cached = _CATALOGS[key]
+    return replace(cached, probe_arguments=copy.deepcopy(cached.probe_arguments))
+
+
+def _read_catalog(code_dir: Path, path: Path, code_file: str) -> ServerCatalog:
+    module = _import_isolated(code_dir, path)
     tools_attr = getattr(module, "TOOLS", None)
     if not isinstance(tools_attr, (list, tuple)) or not tools_attr:
         raise CatalogError(f"{path}: TOOLS must be a non-empty list of tools, got {tools_attr!r}")

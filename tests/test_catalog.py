@@ -225,3 +225,22 @@ def test_aggregated_entry_with_an_image_target_is_at_least_and_takes_the_first_p
 def test_aggregated_entry_rejects_unknown_denials():
     with pytest.raises(CatalogError, match="denied tool\\(s\\) nope are not in its tools"):
         aggregate_verification_entry(_aggregate(), [_target("github", ["nope"]), _target("slack")])
+
+
+def test_a_catalog_is_read_once_per_content_and_again_after_a_change(tmp_path):
+    imports = tmp_path / "imports.log"
+    body = f"""
+        import mcp_core
+        with open({str(imports)!r}, "a") as log:
+            log.write("imported\\n")
+        TOOLS = [mcp_core.Tool("alpha", "d", {{"type": "object"}}, lambda a: {{}})]
+        PROBE = {{"tool": "alpha", "arguments": {{"x": [1]}}}}
+    """
+    code_dir = _code_dir(tmp_path, "code", body)
+    first, second = load_catalog(code_dir, "srv.py"), load_catalog(code_dir, "srv.py")
+    assert imports.read_text().count("imported") == 1 and first == second
+    first.probe_arguments["x"].append(2)  # callers get their own copy of the mutable probe arguments
+    assert load_catalog(code_dir, "srv.py").probe_arguments == {"x": [1]}
+    (code_dir / "srv.py").write_text((code_dir / "srv.py").read_text().replace('"alpha"', '"beta"'))
+    assert load_catalog(code_dir, "srv.py").tool_names == ["beta"]
+    assert imports.read_text().count("imported") == 2
