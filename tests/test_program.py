@@ -27,6 +27,8 @@ BACKEND = "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayBackend"
 NETWORK = "mcpfederation:components:McpNetworkPolicies"
 PARAMETERS = "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayParameters"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+AGGREGATE = "mcpfederation:components:AggregateRoute"
+AGGREGATE_NAME = "mcp-all"  # Pulumi.dev.yaml enables the aggregated route at /mcp with the default name
 
 
 @pytest.fixture
@@ -46,7 +48,8 @@ def _per_server(declared: Declared, name: str) -> dict:
 def test_declares_exactly_the_expected_resources(dev):
     expected = {(K8S_PROVIDER_TYPE, "kubernetes"), (FEDERATION, "mcp-federation"), (NAMESPACE, "mcp"),
                 (GATEWAY, "mcp-gateway"), (PARAMETERS, "mcp-gateway-parameters"), (NETWORK, "mcp"),
-                (NETWORK_POLICY, "mcp-default-deny")}
+                (NETWORK_POLICY, "mcp-default-deny"), (AGGREGATE, AGGREGATE_NAME),
+                (BACKEND, f"{AGGREGATE_NAME}-backend"), (HTTP_ROUTE, f"{AGGREGATE_NAME}-route")}
     for name in SERVERS:
         expected |= {(SERVER, name), (ROUTE, name), (CONFIG_MAP, f"{name}-code"), (DEPLOYMENT, name),
                      (SERVICE, name), (BACKEND, f"{name}-backend"), (HTTP_ROUTE, f"{name}-route"),
@@ -60,7 +63,7 @@ def test_every_kubernetes_resource_uses_the_explicit_provider(dev):
     assert provider.inputs.get("context") == "kind-mcp-federation"  # kubeContext in Pulumi.dev.yaml
     provider_ref = f"{dev.urn(provider)}::kubernetes_id"
     kubernetes = dev.kubernetes_objects()
-    assert len(kubernetes) == 4 + 6 * len(SERVERS)
+    assert len(kubernetes) == 4 + 6 * len(SERVERS) + 2  # + the aggregated route's backend and HTTPRoute
     assert {(r.typ, r.name): r.provider for r in kubernetes} == {(r.typ, r.name): provider_ref for r in kubernetes}
 
 
@@ -73,9 +76,12 @@ def test_parentage_shows_the_component_types(dev):
     expected_parent = {NAMESPACE: FEDERATION, GATEWAY: FEDERATION, SERVER: FEDERATION, ROUTE: FEDERATION,
                        CONFIG_MAP: SERVER, DEPLOYMENT: SERVER, SERVICE: SERVER, BACKEND: ROUTE, HTTP_ROUTE: ROUTE,
                        NETWORK: FEDERATION, NETWORK_POLICY: NETWORK, PARAMETERS: FEDERATION,
+                       AGGREGATE: FEDERATION,
                        FEDERATION: "pulumi:pulumi:Stack", K8S_PROVIDER_TYPE: "pulumi:pulumi:Stack"}
+    aggregate_children = {(BACKEND, f"{AGGREGATE_NAME}-backend"), (HTTP_ROUTE, f"{AGGREGATE_NAME}-route")}
     assert {(r.typ, r.name): dev.parent_type(r) for r in dev.resources} == \
-        {(r.typ, r.name): expected_parent[r.typ] for r in dev.resources}
+        {(r.typ, r.name): AGGREGATE if (r.typ, r.name) in aggregate_children else expected_parent[r.typ]
+         for r in dev.resources}
     # A server's children sit under the component of the same name (mock URNs keep only the parent's type).
     assert dev.urn(dev.one(SERVER, "github")).endswith(f"{FEDERATION}${SERVER}::github")
 
@@ -191,16 +197,20 @@ def test_stack_outputs(dev):
         expected_plan.append({"name": name, "path": f"/mcp/{name}", "expectedTools": catalog.tool_names,
                               "deniedTools": [], "probe": {"tool": catalog.probe_tool,
                                                            "arguments": catalog.probe_arguments}})
-    assert dev.outputs == {
-        "namespace": "mcp",
-        "gateway": {"name": "mcp-gateway", "namespace": "agentgateway-system", "port": 80},
-        "routes": {name: f"/mcp/{name}" for name in SERVERS},
-        "verificationPlan": expected_plan,
-    }
+    aggregated = {"name": AGGREGATE_NAME, "path": "/mcp", "targets": list(SERVERS), "deniedTools": [],
+                  "expectedTools": [f"{entry['name']}_{tool}" for entry in expected_plan
+                                    for tool in entry["expectedTools"]]}
+    *per_server, aggregate_entry = dev.outputs["verificationPlan"]
+    assert per_server == expected_plan
+    assert {key: aggregate_entry[key] for key in aggregated} == aggregated
+    assert dev.outputs["routes"] == {**{name: f"/mcp/{name}" for name in SERVERS}, AGGREGATE_NAME: "/mcp"}
+    assert (dev.outputs["namespace"], dev.outputs["gateway"]) == \
+        ("mcp", {"name": "mcp-gateway", "namespace": "agentgateway-system", "port": 80})
+    assert set(dev.outputs) == {"namespace", "gateway", "routes", "verificationPlan"}
     # The post-deploy verifier accepts the plan as `pulumi stack output --json` prints it.
     routes = parse_plan(json.loads(json.dumps(dev.outputs["verificationPlan"])))
-    assert [(r.name, r.path, r.probe_tool) for r in routes] == \
-        [(p["name"], p["path"], p["probe"]["tool"]) for p in expected_plan]
+    assert [(r.name, r.path) for r in routes] == \
+        [(p["name"], p["path"]) for p in expected_plan] + [(AGGREGATE_NAME, "/mcp")]
 
 
 def test_bad_config_declares_nothing(mocks):
@@ -228,6 +238,7 @@ def test_existing_gateway_and_namespace_are_referenced_not_declared(mocks):
 
 def test_per_server_settings_reach_the_objects(mocks):
     declared = run_program(mocks, cli_config("dev", {
+        "mcp-federation:aggregate": {"enabled": False},
         "mcp-federation:namespace": "tools", "mcp-federation:secrets": {"sessionKey": "k" * 16},
         "mcp-federation:servers": [
         {"name": "github", "path": "/gh", "replicas": 3, "port": 9090, "image": "python:3.12-slim",

@@ -19,6 +19,9 @@ from components.tool_policy import (
 from tests.k8s_schema import assert_valid, validate_object
 from tests.pulumi_mocks import cli_config, mocks, restart, run_awaited, run_program  # noqa: F401 (fixture)
 
+# The dev stack also enables the aggregated route; its policy is tested in tests/test_aggregate*.py.
+NO_AGGREGATE = {"mcp-federation:aggregate": {"enabled": False}}
+
 POLICY = "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayPolicy"
 BACKEND = "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayBackend"
 CATALOGS = {name: load_catalog(CODE_DIR, f"{name}.py") for name in ("fetch", "github", "slack")}
@@ -132,7 +135,7 @@ def test_probe_that_is_dangerous_is_an_error_when_dangerous_tools_are_denied():
 # --- the program ----------------------------------------------------------------------------------------------
 
 def test_program_declares_one_valid_policy_per_backend_with_something_to_deny(mocks):
-    declared = run_program(mocks, cli_config("dev", {"mcp-federation:denyDangerousTools": True}))
+    declared = run_program(mocks, cli_config("dev", {"mcp-federation:denyDangerousTools": True, **NO_AGGREGATE}))
     policies = {r.name: r.inputs for r in declared.of_type(POLICY)}
     assert sorted(policies) == ["github-tools", "slack-tools"]  # fetch has no dangerous tool: no policy
     for server, tool in (("github", "delete_repo"), ("slack", "delete_channel")):
@@ -158,7 +161,7 @@ def test_program_declares_one_valid_policy_per_backend_with_something_to_deny(mo
 
 
 def test_every_backend_carries_the_dangerous_tools_annotation(mocks):
-    declared = run_program(mocks, cli_config("dev"))
+    declared = run_program(mocks, cli_config("dev", NO_AGGREGATE))
     annotations = {r.name: r.inputs["metadata"]["annotations"][DANGEROUS_TOOLS_ANNOTATION]
                    for r in declared.of_type(BACKEND)}
     assert annotations == {"fetch-backend": "", "github-backend": "github/delete_repo",
@@ -167,7 +170,7 @@ def test_every_backend_carries_the_dangerous_tools_annotation(mocks):
 
 
 def test_allow_list_reaches_the_policy_and_the_plan(mocks):
-    declared = run_program(mocks, cli_config("dev", {"mcp-federation:servers": [
+    declared = run_program(mocks, cli_config("dev", {**NO_AGGREGATE, "mcp-federation:servers": [
         {"name": "github", "allowedTools": ["get_repo", "list_issues"]}]}))
     (policy,) = declared.of_type(POLICY)
     assert_valid(policy.inputs)
