@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from typing import Optional
 
-from .k8s_objects import containers, pod_template
+from .k8s_objects import workload_containers
 
 DIGEST = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$")
 
@@ -34,11 +34,8 @@ def image_problem(image: object) -> Optional[str]:
 
 def violations(resource_type: str, props: Mapping) -> list[str]:
     """One message per container whose image is not pinned ([] if not a workload)."""
-    pod = pod_template(resource_type, props)
-    if pod is None:
-        return []
     problems = []
-    for entry in containers(pod.spec):
+    for entry in workload_containers(resource_type, props):
         problem = image_problem(entry.container.get("image"))
         if problem:
             problems.append(f"{entry.label}: {problem}")

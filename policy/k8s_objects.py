@@ -103,6 +103,12 @@ def containers(spec: Mapping) -> Iterator[Container]:
                 yield Container(list_name, container)
 
 
+def workload_containers(resource_type: str, props: Mapping) -> list[Container]:
+    """Every container of a workload's pod template; [] if the object runs no pods."""
+    pod = pod_template(resource_type, props)
+    return list(containers(pod.spec)) if pod is not None else []
+
+
 def metadata_name(props: Mapping) -> Optional[str]:
     """metadata.name, if set (auto-named objects have none in their inputs)."""
     name = get_path(props, "metadata", "name")

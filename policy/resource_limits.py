@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .k8s_objects import containers, get_path, pod_template
+from .k8s_objects import get_path, workload_containers
 
 REQUIRED = tuple((section, resource) for section in ("requests", "limits") for resource in ("cpu", "memory"))
 
@@ -15,11 +15,8 @@ def _is_set(quantity: object) -> bool:
 
 def violations(resource_type: str, props: Mapping) -> list[str]:
     """The missing `resources.<requests|limits>.<cpu|memory>` of each container ([] if not a workload)."""
-    pod = pod_template(resource_type, props)
-    if pod is None:
-        return []
     problems = []
-    for entry in containers(pod.spec):
+    for entry in workload_containers(resource_type, props):
         if entry.list_name == "ephemeralContainers":  # Kubernetes forbids resources on ephemeral containers
             continue
         missing = [f"{section}.{resource}" for section, resource in REQUIRED

@@ -14,6 +14,7 @@ from render.stack_config import StackConfig, stack_config, with_secret_placehold
 # Environment variables through which the CLI hands config (with decrypted secrets) to a program: never read here.
 CLI_CONFIG_ENV = ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS")
 MARKER = "# Rendered by `"  # first line of every file this tool writes (stale ones are removed on re-render)
+UNSET_SECRET = "referenced but not set in the stack"  # why a secret got a placeholder (RenderResult.placeholders)
 
 Log = Callable[[str], None]
 
@@ -70,7 +71,7 @@ def run_stack(config: StackConfig, program: Path, log: Log) -> tuple[Declared, R
             if attempt == 2 or not missing:
                 raise
             log(f"secret(s) referenced but not set in the stack: {', '.join(missing)}; using placeholders")
-            config = with_secret_placeholders(config, missing, "referenced but not set in the stack")
+            config = with_secret_placeholders(config, missing, UNSET_SECRET)
     raise AssertionError("unreachable")
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fake_tools import calls, install_fakes
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = REPO_ROOT / "scripts" / "deploy.sh"
 BASH = shutil.which("bash")
@@ -26,25 +28,14 @@ exit 0
 
 @pytest.fixture
 def fake(tmp_path):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for tool in ("pulumi", "kubectl", "make"):
-        (bin_dir / tool).write_text(FAKE_TOOL)
-        (bin_dir / tool).chmod(0o755)
-    for util in ("sh", "bash", "basename", "dirname", "mkdir", "cat"):
-        (bin_dir / util).symlink_to(shutil.which(util))
-    return tmp_path, {"PATH": str(bin_dir), "FAKE_DIR": str(tmp_path), "HOME": str(tmp_path),
-                      "PULUMI_CONFIG_PASSPHRASE": "local-dev-only"}
+    env = install_fakes(tmp_path, FAKE_TOOL, ("pulumi", "kubectl", "make"),
+                        ("sh", "bash", "basename", "dirname", "mkdir", "cat"))
+    return tmp_path, {**env, "PULUMI_CONFIG_PASSPHRASE": "local-dev-only"}
 
 
 def run(env: dict, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([BASH, str(SCRIPT), *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
                           timeout=TIMEOUT)
-
-
-def calls(fake_dir: Path) -> list[str]:
-    log = fake_dir / "calls.log"
-    return log.read_text().splitlines() if log.exists() else []
 
 
 def test_deploy_logs_in_to_a_file_backend_selects_the_stack_runs_up_then_verifies(fake):

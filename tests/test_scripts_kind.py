@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fake_tools import calls, install_fakes
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = REPO_ROOT / "scripts"
 BASH = shutil.which("bash")
@@ -36,25 +38,13 @@ exit 0
 @pytest.fixture
 def fake(tmp_path):
     """A PATH with the fakes first (and only the basic utilities besides) and the directory they log to."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for tool in TOOLS:
-        (bin_dir / tool).write_text(FAKE_TOOL)
-        (bin_dir / tool).chmod(0o755)
-    for util in ("sh", "cat", "grep", "mv", "basename", "dirname", "seq", "sleep"):
-        (bin_dir / util).symlink_to(shutil.which(util))
-    env = {"PATH": str(bin_dir), "FAKE_DIR": str(tmp_path), "HOME": str(tmp_path)}
-    return tmp_path, env
+    return tmp_path, install_fakes(tmp_path, FAKE_TOOL, TOOLS,
+                                   ("sh", "cat", "grep", "mv", "basename", "dirname", "seq", "sleep"))
 
 
 def run(script: str, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run([BASH, str(SCRIPTS / script)], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
                           timeout=TIMEOUT)
-
-
-def calls(fake_dir: Path) -> list[str]:
-    log = fake_dir / "calls.log"
-    return log.read_text().splitlines() if log.exists() else []
 
 
 def test_kind_up_on_a_fresh_machine_runs_every_step_in_order_with_pinned_versions(fake):

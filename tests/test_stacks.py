@@ -1,6 +1,6 @@
 """Every stack (dev, staging, prod) rendered by the real program under mocks, with the config the CLI would use
 (Pulumi.yaml defaults, then Pulumi.<stack>.yaml). Secrets a stack needs but does not (cannot) hold in its file are
-filled with placeholders from ConfigError.missing_secrets, as the offline renderer does. Every object is
+filled with placeholders from ConfigError.missing_secrets by the offline renderer's own run. Every object is
 validated against the real CRDs / Kubernetes 1.33 schemas; the stacks differ only in config."""
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ import json
 import pytest
 import yaml
 
-from components.config import ConfigError
 from policy import pod_security
 from policy.k8s_objects import pod_template
+from render.core import UNSET_SECRET, run_stack
+from render.stack_config import placeholder, stack_config
 from tests.k8s_schema import assert_valid, normalize_numbers, unwrap_secrets
-from tests.pulumi_mocks import REPO_ROOT, Declared, RecordingMocks, cli_config, restart, run_program
+from tests.pulumi_mocks import REPO_ROOT, Declared
 from verify.plan import parse_plan
 
 STACKS = ("dev", "staging", "prod")
@@ -27,23 +28,11 @@ HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
 PROD_IMAGE = "python:3.11-slim@sha256:9c900dea9e8fb7e16277c179b555cc72d29a352dbc33cff48ad5a0412fd5bfc7"
 
 
-def placeholder(name: str) -> str:
-    return f"placeholder-{name}-0123456789abcdef"
-
-
 def render(stack: str) -> tuple[Declared, list[str]]:
-    """Run the program for `stack`; on missing secrets, fill placeholders and run again (like `python -m render`)."""
-    config = cli_config(stack)
-    mocks = restart(RecordingMocks())
-    try:
-        return run_program(mocks, config), []
-    except ConfigError as exc:
-        if not exc.missing_secrets:
-            raise
-        missing = exc.missing_secrets
-    secrets = json.loads(config.get("mcp-federation:secrets", "{}"))
-    secrets.update({name: placeholder(name) for name in missing})
-    return run_program(restart(mocks), {**config, "mcp-federation:secrets": json.dumps(secrets)}), missing
+    """Run the program for `stack` as `python -m render` does (on missing secrets: placeholders, then again);
+    returns what it declared and the config paths of the secrets that got placeholders."""
+    declared, _, config = run_stack(stack_config(stack), REPO_ROOT / "__main__.py", log=lambda _message: None)
+    return declared, sorted(path for path, why in config.placeholders.items() if why == UNSET_SECRET)
 
 
 @pytest.fixture(scope="module")
@@ -78,11 +67,12 @@ def test_the_verifier_accepts_every_stacks_plan(rendered, stack):
 
 
 def test_only_staging_and_prod_need_a_secret_outside_the_file(rendered):
+    session_key = "mcp-federation:secrets.sessionKey"
     assert {stack: missing for stack, (_, missing) in rendered.items()} == \
-        {"dev": [], "staging": ["sessionKey"], "prod": ["sessionKey"]}
+        {"dev": [], "staging": [session_key], "prod": [session_key]}
     for stack, (declared, missing) in rendered.items():
         text = json.dumps(declared.outputs) + json.dumps([r.inputs for r in declared.resources if r.typ != SECRET])
-        assert all(placeholder(name) not in text for name in missing), stack
+        assert all(placeholder(path) not in text for path in missing), stack
 
 
 def _deployments(declared: Declared) -> dict[str, dict]:

@@ -23,7 +23,7 @@ from components.catalog import AggregateTarget, aggregate_verification_entry
 from components.config import AggregateConfig
 from tests.gateway_front import AggregateRoute, GatewayFront, Target
 from tests.server_process import RawMcp, start_server
-from tests.test_verify_gateway import catalog, dangerous, run_cli, table_row, write_plan
+from tests.test_verify_gateway import catalog, dangerous, run_cli, running_mocks, table_row, write_plan
 from verify import parse_plan, verify_routes
 
 MOCKS = ("github", "slack", "fetch")
@@ -48,24 +48,16 @@ ALL = aggregate_entry("mcp-all", "/mcp", MOCKS)
 @pytest.fixture(scope="module")
 def front(tmp_path_factory):
     """The shared front and the mock processes behind it (all stopped at the end)."""
-    logs = tmp_path_factory.mktemp("aggregate-logs")
-    servers = []
-    try:
-        for name in MOCKS:
-            servers.append(start_server(name, tmp_dir=logs))
-        stopped = start_server("github", tmp_dir=logs)
-        servers.append(stopped)
-        stopped.stop()
-        url = {server.name: server.url for server in servers[:3]}
+    with running_mocks(tmp_path_factory.mktemp("aggregate-logs")) as (url, stopped_url):
 
         def target(mock: str, upstream: str | None = None, **options) -> Target:
             return Target(mock, upstream or url[mock], **{"denied_tools": tuple(dangerous(mock)), **options})
 
         routes = [
             AggregateRoute("/mcp", tuple(target(mock) for mock in MOCKS)),
-            AggregateRoute("/mcp/open", (target("github", stopped.url), target("slack"), target("fetch")),
+            AggregateRoute("/mcp/open", (target("github", stopped_url), target("slack"), target("fetch")),
                            failure_mode="FailOpen"),
-            AggregateRoute("/mcp/closed", (target("github", stopped.url), target("slack"))),
+            AggregateRoute("/mcp/closed", (target("github", stopped_url), target("slack"))),
             AggregateRoute("/mcp/leaky", (target("github", denied_tools=()), target("slack"))),
             AggregateRoute("/mcp/callable", (target("github", denied_tools=(), hidden_tools=tuple(dangerous("github"))),
                                              target("slack"))),
@@ -74,9 +66,6 @@ def front(tmp_path_factory):
         ]
         with GatewayFront(routes) as gateway:
             yield gateway
-    finally:
-        for server in servers:
-            server.stop()
 
 
 def run_json(tmp_path: Path, gateway_url: str, plan: list, expect: int, deadline: str = "1") -> dict:

@@ -10,6 +10,7 @@ tests also pin the plan contract between the program and the verifier. Routes of
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -18,6 +19,7 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -53,27 +55,33 @@ def plan_entry(mock: str, route: str | None = None, **overrides) -> dict:
 HAPPY_PLAN = [plan_entry(mock) for mock in MOCKS]
 
 
-@pytest.fixture(scope="module")
-def front(tmp_path_factory):
-    """The shared front and the mock processes behind it (all stopped at the end)."""
-    logs = tmp_path_factory.mktemp("mock-logs")
+@contextlib.contextmanager
+def running_mocks(log_dir: Path) -> Iterator[tuple[dict[str, str], str]]:
+    """Every mock in MOCKS as a process, plus a github mock that was started and stopped (nothing answers at its
+    URL); yields (mock name -> MCP URL, the stopped one's URL) and stops every process at the end."""
     servers = []
     try:
         for name in MOCKS:
-            servers.append(start_server(name, tmp_dir=logs))
-        stopped = start_server("github", tmp_dir=logs)
+            servers.append(start_server(name, tmp_dir=log_dir))
+        stopped = start_server("github", tmp_dir=log_dir)
         servers.append(stopped)
         stopped.stop()
-        urls = {server.name: server.url for server in servers[:3]}
-        routes = [FrontRoute(f"/mcp/{name}", urls[name], denied_tools=dangerous(name)) for name in MOCKS]
-        routes += [FrontRoute("/mcp/paged", urls["github"], denied_tools=dangerous("github"), page_size=2),
-                   FrontRoute("/mcp/leaky", urls["github"]),
-                   FrontRoute("/mcp/stopped", stopped.url, denied_tools=dangerous("github"))]
-        with GatewayFront(routes) as gateway:
-            yield gateway
+        yield {server.name: server.url for server in servers[:len(MOCKS)]}, stopped.url
     finally:
         for server in servers:
             server.stop()
+
+
+@pytest.fixture(scope="module")
+def front(tmp_path_factory):
+    """The shared front and the mock processes behind it (all stopped at the end)."""
+    with running_mocks(tmp_path_factory.mktemp("mock-logs")) as (urls, stopped_url):
+        routes = [FrontRoute(f"/mcp/{name}", urls[name], denied_tools=dangerous(name)) for name in MOCKS]
+        routes += [FrontRoute("/mcp/paged", urls["github"], denied_tools=dangerous("github"), page_size=2),
+                   FrontRoute("/mcp/leaky", urls["github"]),
+                   FrontRoute("/mcp/stopped", stopped_url, denied_tools=dangerous("github"))]
+        with GatewayFront(routes) as gateway:
+            yield gateway
 
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
