@@ -161,7 +161,9 @@ def test_every_script_is_shellcheck_clean():
     ("test", [".venv/bin/python -m pytest"]),
 ])
 def test_make_n_shows_what_each_target_does(target, expected):
-    done = subprocess.run(["make", "-n", target], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    # As a user runs it: not as a sub-make of `make test` (which would add "Entering directory" lines).
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+    done = subprocess.run(["make", "-n", target], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, env=env)
     assert done.returncode == 0, done.stderr
     venv_recipe = ("-m venv .venv", "-m pip install", "touch .venv/.installed")  # shown when the venv is stale
     lines = [line for line in done.stdout.splitlines() if not any(part in line for part in venv_recipe)]
