@@ -211,7 +211,20 @@ def schema_errors(value: Any, schema: dict, where: str = "") -> list[str]:
     return errors
 
 
-_STABLE_ENCODER = json.JSONEncoder(sort_keys=True, default=str)  # built once: json.dumps(**kw) builds one per call
+def json_encoder(**options: Any) -> Callable[[Any], str]:
+    """`json.JSONEncoder(**options).encode`, minus its per-call set-up: the C encoder is built once here
+    (`encode` builds a new one on every call). Same output; no circular-reference check (our values are trees)."""
+    encoder = json.JSONEncoder(check_circular=False, **options)
+    make = json.encoder.c_make_encoder
+    if make is None or encoder.indent is not None:  # no C accelerator: the pure-Python encoder
+        return encoder.encode
+    encode_one = make(None, encoder.default, encode_basestring_ascii if encoder.ensure_ascii else encode_basestring,
+                      None, encoder.key_separator, encoder.item_separator, encoder.sort_keys, encoder.skipkeys,
+                      encoder.allow_nan)
+    return lambda value: "".join(encode_one(value, 0))
+
+
+_stable_json = json_encoder(sort_keys=True, default=str)
 
 
 def stable_int(*parts: Any, upper: int) -> int:
@@ -219,7 +232,7 @@ def stable_int(*parts: Any, upper: int) -> int:
     if all(type(part) is str for part in parts):  # the common case, without the encoder's per-call set-up
         text = "[" + ", ".join(map(encode_basestring_ascii, parts)) + "]"  # exactly what the encoder writes
     else:
-        text = _STABLE_ENCODER.encode(parts)
+        text = _stable_json(parts)
     digest = hashlib.sha256(text.encode()).digest()
     return int.from_bytes(digest[:8], "big") % upper
 
@@ -519,16 +532,15 @@ class McpApp:
         return reply
 
 
-# Encoders built once (json.dumps with options builds a new one per call).
-_TEXT_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
-_LOG_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
-_BODY_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_text_json = json_encoder(sort_keys=True, ensure_ascii=False)
+_log_json = json_encoder(ensure_ascii=False, default=str)
+_body_json = json_encoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def _tool_result_json(request_id: Any, structured: dict) -> bytes:
     """The encoded reply of a successful call: the text block is the structured content as JSON, so that JSON
     is encoded once and spliced in twice (as the text string and as `structuredContent`)."""
-    text = _TEXT_ENCODER.encode(structured)
+    text = _text_json(structured)
     json_id = encode_basestring(request_id) if isinstance(request_id, str) else str(request_id)  # an int
     return (f'{{"jsonrpc":"2.0","id":{json_id},"result":{{"content":[{{"type":"text",'
             f'"text":{encode_basestring(text)}}}],"structuredContent":{text},"isError":false}}}}').encode()
@@ -542,7 +554,7 @@ def _tool_error(message: str) -> dict:
 
 class JsonLog:
     """One JSON object per line to a stream (stdout). Lines are buffered until `flush`, which the event loop
-    calls once per turn, so a burst of requests costs one write."""
+    calls every LOG_FLUSH_SECONDS while lines are waiting, so many requests cost one write."""
 
     def __init__(self, server: str, stream=None):
         self.server = server
@@ -560,7 +572,12 @@ class JsonLog:
         for name, value in fields.items():
             if value is not None:
                 record[name] = value
-        self._lines.append(_LOG_ENCODER.encode(record) + "\n")
+        self._lines.append(_log_json(record) + "\n")
+
+    @property
+    def pending(self) -> bool:
+        """True while lines wait for `flush`."""
+        return bool(self._lines)
 
     def flush(self) -> None:
         """Write the buffered lines."""
@@ -770,6 +787,7 @@ def _not_allowed(method: str) -> Reply:
 RECV_BYTES = 256 * 1024
 LINGER_SECONDS = 2.0  # a connection closed after an error reads (and drops) the rest of the request this long
 STOP_GRACE_SECONDS = 5.0
+LOG_FLUSH_SECONDS = 0.05  # log lines reach stdout this long after their request at the latest (one write per batch)
 ACCEPT_PAUSE_SECONDS = 0.5  # after accept() failed (e.g. EMFILE)
 
 
@@ -816,14 +834,18 @@ class McpHttpServer:
     def serve_forever(self) -> None:
         """Serve until `stop()`; then finish sending replies already made (up to STOP_GRACE_SECONDS)."""
         tick = min(0.5, self.timeout / 4)
-        next_sweep = time.monotonic() + tick
+        now = time.monotonic()
+        next_sweep, next_flush = now + tick, now + LOG_FLUSH_SECONDS
         while not self.stopping:
-            self._turn(tick)
+            self._turn(max(0.0, min(next_sweep, next_flush if self.log.pending else next_sweep) - now))
             now = time.monotonic()
+            if now >= next_flush:
+                self.log.flush()
+                next_flush = now + LOG_FLUSH_SECONDS
             if now >= next_sweep:
                 self._close_timed_out(now)
                 self._resume_accepting(now)
-                self.log.flush()
+                self.log.flush()  # now: a client that saw its connection closed may look for the reason
                 next_sweep = now + tick
         if self.accept_paused_until is None:
             self.selector.unregister(self.listener)
@@ -855,7 +877,6 @@ class McpHttpServer:
                 self.log.write(event="http", client=conn.client, message=f"connection dropped: "
                                                                          f"{type(exc).__name__}: {exc}")
                 self._close(conn)
-        self.log.flush()
 
     def _accept(self) -> None:
         for _ in range(64):
@@ -960,7 +981,7 @@ class McpHttpServer:
                  started: float) -> None:
         body = reply.body
         if not isinstance(body, bytes):
-            body = b"" if body is None else _BODY_ENCODER.encode(body).encode()
+            body = b"" if body is None else _body_json(body).encode()
         method = head.method if head else None
         data = format_response(reply.status, body, reply.headers, keep_alive, head.http11 if head else True,
                                reply.body is not None, send_body=method != "HEAD")
