@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from http import HTTPStatus
 from json.encoder import encode_basestring, encode_basestring_ascii
+from types import MappingProxyType
 from typing import Any, Callable, Mapping, Sequence
 
 SUPPORTED_PROTOCOL_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
@@ -166,7 +167,6 @@ def schema_errors(value: Any, schema: dict, where: str = "") -> list[str]:
     Supported keywords: type, enum, properties, required, additionalProperties (bool), items,
     minLength, maxLength, pattern, minimum, maximum, minItems, maxItems.
     """
-    label = f"argument '{where}'" if where else "arguments"
     types = schema.get("type")
     if types is not None:
         types = (types,) if isinstance(types, str) else types
@@ -174,41 +174,66 @@ def schema_errors(value: Any, schema: dict, where: str = "") -> list[str]:
             if _has_json_type(value, json_type):
                 break
         else:
-            return [f"{label} must be of type {' or '.join(types)}, got {_json_type_name(value)}"]
+            return [f"{_label(where)} must be of type {' or '.join(types)}, got {_json_type_name(value)}"]
     errors: list[str] = []
     if "enum" in schema and not any(_json_type_name(value) == _json_type_name(e) and value == e
                                     for e in schema["enum"]):
-        errors.append(f"{label} must be one of {json.dumps(schema['enum'])}, got {json.dumps(value)}")
-    if isinstance(value, str):
-        if len(value) < schema.get("minLength", 0):
-            errors.append(f"{label} must be at least {schema['minLength']} characters long")
-        if "maxLength" in schema and len(value) > schema["maxLength"]:
-            errors.append(f"{label} must be at most {schema['maxLength']} characters long")
-        if "pattern" in schema and not re.search(schema["pattern"], value):
-            errors.append(f"{label} must match the pattern {schema['pattern']}")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if "minimum" in schema and value < schema["minimum"]:
-            errors.append(f"{label} must be >= {schema['minimum']}, got {value}")
-        if "maximum" in schema and value > schema["maximum"]:
-            errors.append(f"{label} must be <= {schema['maximum']}, got {value}")
-    if isinstance(value, list):
-        if len(value) < schema.get("minItems", 0):
-            errors.append(f"{label} must have at least {schema['minItems']} items")
-        if "maxItems" in schema and len(value) > schema["maxItems"]:
-            errors.append(f"{label} must have at most {schema['maxItems']} items")
-        if "items" in schema:
-            for i, item in enumerate(value):
-                errors += schema_errors(item, schema["items"], f"{where}[{i}]")
-    if isinstance(value, dict):
-        props = schema.get("properties", {})
-        prefix = f"{where}." if where else ""
-        errors += [f"missing required argument '{prefix}{k}'" for k in schema.get("required", ()) if k not in value]
-        for key, item in value.items():
-            if key in props:
-                errors += schema_errors(item, props[key], prefix + key)
-            elif schema.get("additionalProperties", True) is False:
-                errors.append(f"unexpected argument '{prefix}{key}'")
+        errors.append(f"{_label(where)} must be one of {json.dumps(schema['enum'])}, got {json.dumps(value)}")
+    if isinstance(value, str):  # the kinds below exclude each other, so each value takes one branch
+        _string_errors(value, schema, where, errors)
+    elif isinstance(value, dict):
+        _object_errors(value, schema, where, errors)
+    elif isinstance(value, list):
+        _array_errors(value, schema, where, errors)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        _number_errors(value, schema, where, errors)
     return errors
+
+
+def _label(where: str) -> str:
+    return f"argument '{where}'" if where else "arguments"
+
+
+_pattern = lru_cache(maxsize=256)(re.compile)  # re.search's own cache lookup costs more than this one
+
+
+def _string_errors(value: str, schema: dict, where: str, errors: list[str]) -> None:
+    if len(value) < schema.get("minLength", 0):
+        errors.append(f"{_label(where)} must be at least {schema['minLength']} characters long")
+    if "maxLength" in schema and len(value) > schema["maxLength"]:
+        errors.append(f"{_label(where)} must be at most {schema['maxLength']} characters long")
+    if "pattern" in schema and not _pattern(schema["pattern"]).search(value):
+        errors.append(f"{_label(where)} must match the pattern {schema['pattern']}")
+
+
+def _number_errors(value: int | float, schema: dict, where: str, errors: list[str]) -> None:
+    if "minimum" in schema and value < schema["minimum"]:
+        errors.append(f"{_label(where)} must be >= {schema['minimum']}, got {value}")
+    if "maximum" in schema and value > schema["maximum"]:
+        errors.append(f"{_label(where)} must be <= {schema['maximum']}, got {value}")
+
+
+def _array_errors(value: list, schema: dict, where: str, errors: list[str]) -> None:
+    if len(value) < schema.get("minItems", 0):
+        errors.append(f"{_label(where)} must have at least {schema['minItems']} items")
+    if "maxItems" in schema and len(value) > schema["maxItems"]:
+        errors.append(f"{_label(where)} must have at most {schema['maxItems']} items")
+    if "items" in schema:
+        for i, item in enumerate(value):
+            errors += schema_errors(item, schema["items"], f"{where}[{i}]")
+
+
+def _object_errors(value: dict, schema: dict, where: str, errors: list[str]) -> None:
+    props = schema.get("properties", {})
+    prefix = f"{where}." if where else ""
+    for key in schema.get("required", ()):
+        if key not in value:
+            errors.append(f"missing required argument '{prefix}{key}'")
+    for key, item in value.items():
+        if key in props:
+            errors += schema_errors(item, props[key], prefix + key)
+        elif schema.get("additionalProperties", True) is False:
+            errors.append(f"unexpected argument '{prefix}{key}'")
 
 
 def json_encoder(**options: Any) -> Callable[[Any], str]:
@@ -229,9 +254,9 @@ _stable_json = json_encoder(sort_keys=True, default=str)
 
 def stable_int(*parts: Any, upper: int) -> int:
     """A deterministic pseudo-random integer in [0, upper) derived from `parts` (mock data generator)."""
-    if all(type(part) is str for part in parts):  # the common case, without the encoder's per-call set-up
-        text = "[" + ", ".join(map(encode_basestring_ascii, parts)) + "]"  # exactly what the encoder writes
-    else:
+    try:  # all strings, the common case: exactly what the encoder writes, without its set-up
+        text = "[" + ", ".join(map(encode_basestring_ascii, parts)) + "]"
+    except TypeError:  # a part that is not a string
         text = _stable_json(parts)
     digest = hashlib.sha256(text.encode()).digest()
     return int.from_bytes(digest[:8], "big") % upper
@@ -562,17 +587,25 @@ class JsonLog:
         self._lines: list[str] = []
         self._second = -1
         self._stamp = ""
+        self._start = ""  # '{"ts": ..., "server": ...' of the current second
 
-    def write(self, **fields: Any) -> None:
-        """Log one event; None values are dropped."""
+    def _record_start(self) -> str:
         now = int(time.time())
         if now != self._second:
             self._second, self._stamp = now, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
-        record = {"ts": self._stamp, "server": self.server}
-        for name, value in fields.items():
-            if value is not None:
-                record[name] = value
-        self._lines.append(_log_json(record) + "\n")
+            self._start = _log_json({"ts": self._stamp, "server": self.server})[:-1]
+        return self._start
+
+    def write(self, **fields: Any) -> None:
+        """Log one event; None values are dropped."""
+        self._lines.append(self._record_start() + _log_members(fields) + "}\n")
+
+    def write_request(self, http_method: str, path: str, status: int, duration_ms: float, **fields: Any) -> None:
+        """Log one HTTP request: what `write` writes with these fields first, formatted without the encoder's
+        per-member work (this runs for every request)."""
+        self._lines.append(f'{self._record_start()}, "http_method": {_log_value(http_method)}, '
+                           f'"path": {_log_value(path)}, "status": {status:d}, "duration_ms": {duration_ms!r}'
+                           f'{_log_members(fields)}}}\n')
 
     @property
     def pending(self) -> bool:
@@ -591,6 +624,16 @@ class JsonLog:
                 pass
 
 
+def _log_value(value: Any) -> str:
+    return encode_basestring(value) if type(value) is str else _log_json(value)
+
+
+def _log_members(fields: Mapping[str, Any]) -> str:
+    """`, "name": value` for each field that is not None, as the log's encoder writes them."""
+    return "".join([f", {encode_basestring(name)}: {_log_value(value)}" for name, value in fields.items()
+                    if value is not None])
+
+
 MAX_HEADER_BYTES = 64 * 1024
 _HTTP_VERSIONS = {"HTTP/1.1": True, "HTTP/1.0": False}  # version -> keep-alive by default
 
@@ -603,19 +646,22 @@ class HttpError(Exception):
         self.status = status
 
 
-@dataclass
+@dataclass(frozen=True)
 class RequestHead:
-    """The request line and headers (lower-case names) of one HTTP request."""
+    """The request line and headers (lower-case names, read-only) of one HTTP request."""
 
     method: str
     target: str
-    headers: dict
+    headers: Mapping[str, str]
     keep_alive: bool
     http11: bool
 
     @property
     def path(self) -> str:
         return self.target.split("?", 1)[0]
+
+
+MAX_CACHED_HEAD_BYTES = 2048
 
 
 def parse_head(buf: bytearray) -> tuple[RequestHead, int] | None:
@@ -627,7 +673,14 @@ def parse_head(buf: bytearray) -> tuple[RequestHead, int] | None:
         if len(buf) > MAX_HEADER_BYTES:
             raise HttpError(431, f"Request Header Fields Too Large: more than {MAX_HEADER_BYTES} bytes")
         return None
-    text = buf[:end].decode("latin-1")
+    raw = bytes(buf[:end])
+    head = _parse_repeated_head(raw, gap) if end <= MAX_CACHED_HEAD_BYTES else _parse_head_text(raw, gap)
+    return head, end + gap
+
+
+def _parse_head_text(raw: bytes, gap: int) -> RequestHead:
+    """The request line and header lines of `raw` (without the blank line); HttpError if malformed."""
+    text = raw.decode("latin-1")
     request_line, *lines = text.split("\r\n") if gap == 4 else text.replace("\r\n", "\n").split("\n")
     parts = request_line.split(" ")
     if len(parts) != 3 or not parts[0].isalpha() or not parts[1]:
@@ -654,8 +707,13 @@ def parse_head(buf: bytearray) -> tuple[RequestHead, int] | None:
             keep_alive = False
         elif "keep-alive" in connection:
             keep_alive = True
-    head = RequestHead(parts[0].upper(), parts[1], headers, keep_alive, parts[2] == "HTTP/1.1")
-    return head, end + gap
+    return RequestHead(parts[0].upper(), parts[1], MappingProxyType(headers), keep_alive, parts[2] == "HTTP/1.1")
+
+
+# A keep-alive client sends the same head again and again (same session, same headers; only Content-Length
+# varies a little), so parsed heads are remembered: a hit costs a hash of the bytes instead of the parse.
+# Heads are immutable (frozen, read-only headers), so requests can share one.
+_parse_repeated_head = lru_cache(maxsize=512)(_parse_head_text)
 
 
 def body_length(head: RequestHead, limit: int) -> int | None:
@@ -712,21 +770,24 @@ def parse_chunked(buf: bytearray, start: int, limit: int) -> tuple[bytes, int] |
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
 
 
+@lru_cache(maxsize=128)
+def _head_start(status: int, content_type: bool) -> bytes:
+    """The constant first lines of a response head: status line, Server and, for a JSON body, Content-Type."""
+    text = f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\nServer: mcp-mock/2\r\n"
+    return (text + "Content-Type: application/json\r\n" if content_type else text).encode("latin-1")
+
+
 def format_response(status: int, body: bytes, headers: Mapping[str, str], keep_alive: bool, http11: bool,
                     content_type: bool, send_body: bool = True) -> bytes:
     """Status line, headers and body as one buffer (sent with one write)."""
-    lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\nServer: mcp-mock/2\r\n"]
-    if content_type:
-        lines.append("Content-Type: application/json\r\n")
-    lines.append(f"Content-Length: {len(body)}\r\n")
+    head = _head_start(status, content_type) + b"Content-Length: %d\r\n" % len(body)
     for name, value in headers.items():
-        lines.append(f"{name}: {value}\r\n")
+        head += f"{name}: {value}\r\n".encode("latin-1")
     if not keep_alive:
-        lines.append("Connection: close\r\n")
+        head += b"Connection: close\r\n"
     elif not http11:
-        lines.append("Connection: keep-alive\r\n")
-    lines.append("\r\n")
-    head = "".join(lines).encode("latin-1")
+        head += b"Connection: keep-alive\r\n"
+    head += b"\r\n"
     return head + body if send_body else head
 
 
@@ -987,10 +1048,22 @@ class McpHttpServer:
                                reply.body is not None, send_body=method != "HEAD")
         conn.close_after_send = not keep_alive
         self._send(conn, data)
-        fields = {"session": session_fingerprint(head.headers.get(_SESSION_KEY)) if head else None, **reply.log}
-        self.log.write(http_method=method, path=head.path[:200] if head else None, status=reply.status,
-                       duration_ms=round((time.perf_counter() - started) * 1000, 3),
-                       method=fields.pop("rpc_method", None), **fields)
+        self._log_request(head, reply, started)
+
+    def _log_request(self, head: RequestHead | None, reply: Reply, started: float) -> None:
+        """The request's log line; its session is the one the reply names (initialize) or the request's."""
+        fields = reply.log
+        if "session" in fields:
+            session = fields.pop("session")
+        else:
+            session = session_fingerprint(head.headers.get(_SESSION_KEY)) if head else None
+        duration_ms = int((time.perf_counter() - started) * 1e6 + 0.5) / 1000  # to the microsecond
+        method = fields.pop("rpc_method", None)
+        if head is None:  # the request could not be read
+            self.log.write(status=reply.status, duration_ms=duration_ms, method=method, session=session, **fields)
+        else:
+            self.log.write_request(head.method, head.path[:200], reply.status, duration_ms, method=method,
+                                   session=session, **fields)
 
     def _send(self, conn: Connection, data: bytes) -> None:
         if not conn.out:
