@@ -66,6 +66,7 @@ class Config:
     page_size: int = 100
     session_ttl_seconds: int = 24 * 3600
     read_timeout_seconds: float = 30.0
+    busy_poll_microseconds: int = 100          # 0: sleep in select right after every turn (see McpHttpServer._ready)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Config":
@@ -85,6 +86,7 @@ class Config:
                                          1, 365 * 24 * 3600),
             read_timeout_seconds=_float_env(env, "MCP_READ_TIMEOUT_SECONDS", cls.read_timeout_seconds,
                                             0.1, 3600.0),
+            busy_poll_microseconds=_int_env(env, "MCP_BUSY_POLL_MICROSECONDS", cls.busy_poll_microseconds, 0, 10_000),
         )
 
 
@@ -848,7 +850,6 @@ def _not_allowed(method: str) -> Reply:
 RECV_BYTES = 256 * 1024
 LINGER_SECONDS = 2.0  # a connection closed after an error reads (and drops) the rest of the request this long
 STOP_GRACE_SECONDS = 5.0
-SPIN_SECONDS = 0.0001  # how long the loop polls for the next request before it sleeps (see McpHttpServer._ready)
 LOG_FLUSH_SECONDS = 0.05  # log lines reach stdout this long after their request at the latest (one write per batch)
 ACCEPT_PAUSE_SECONDS = 0.5  # after accept() failed (e.g. EMFILE)
 
@@ -883,6 +884,7 @@ class McpHttpServer:
         self.log = log
         self.limit = app.config.max_body_bytes
         self.timeout = app.config.read_timeout_seconds
+        self.spin_seconds = app.config.busy_poll_microseconds / 1_000_000
         self.listener = socket.create_server(address, backlog=1024, reuse_port=False)
         self.listener.setblocking(False)
         self.selector = selectors.DefaultSelector()
@@ -945,11 +947,11 @@ class McpHttpServer:
 
     def _ready(self, timeout: float) -> list:
         """The ready sockets, waiting up to `timeout`. Right after a busy turn, poll without sleeping for up to
-        SPIN_SECONDS first: a keep-alive client's next request usually follows within tens of microseconds, and
+        MCP_BUSY_POLL_MICROSECONDS first: a keep-alive client's next request usually follows within tens of microseconds, and
         falling asleep only to be woken again costs more than the request (on a VM, a wake-up interrupt to an
         idle vCPU and cold caches). An idle server sleeps at once, so the spin costs CPU only during traffic."""
-        if self.was_busy:
-            spin_until = time.perf_counter() + SPIN_SECONDS
+        if self.was_busy and self.spin_seconds:
+            spin_until = time.perf_counter() + self.spin_seconds
             while time.perf_counter() < spin_until:
                 ready = self.selector.select(0)
                 if ready:

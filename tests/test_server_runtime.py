@@ -111,6 +111,7 @@ def test_sigterm_exits_0_with_one_json_log_line_per_request(tmp_path):
 @pytest.mark.parametrize("variable,value", [
     ("PORT", "eighty"), ("PORT", "70000"), ("MCP_PAGE_SIZE", "0"), ("MCP_MAX_BODY_BYTES", "1MB"),
     ("MCP_SESSION_TTL_SECONDS", "-5"), ("MCP_READ_TIMEOUT_SECONDS", "nan"), ("MCP_SESSION_KEY", "short"),
+    ("MCP_BUSY_POLL_MICROSECONDS", "-1"), ("MCP_BUSY_POLL_MICROSECONDS", "fast"),
 ])
 def test_bad_configuration_fails_at_start_naming_the_variable(variable, value):
     env = {**os.environ, "PORT": str(free_port()), variable: value}
@@ -148,3 +149,16 @@ def test_a_closed_stdout_does_not_stop_the_server(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+@pytest.mark.parametrize("microseconds", ["0", "10000"])
+def test_busy_poll_can_be_switched_off_or_widened(tmp_path, microseconds):
+    server = start_server("fetch", env={"MCP_BUSY_POLL_MICROSECONDS": microseconds}, tmp_dir=tmp_path)
+    try:
+        mcp = RawMcp(server.url)
+        assert mcp.initialize().status_code == 200
+        replies = [mcp.call_tool("fetch", {"url": "https://example.com"}) for _ in range(20)]
+        assert [r.status_code for r in replies] == [200] * 20
+        assert all(r.json()["result"]["isError"] is False for r in replies)
+    finally:
+        assert server.stop() == 0
