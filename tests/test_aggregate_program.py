@@ -12,18 +12,13 @@ from components.tool_policy import DANGEROUS_TOOLS_ANNOTATION, tool_expression
 from tests.k8s_schema import assert_valid, normalize_numbers
 from tests.pulumi_mocks import Declared, cli_config, mocks, run_program  # noqa: F401 (fixture)
 from verify.plan import parse_plan
+from tests.resource_types import BACKEND, CONFIG_MAP, DEPLOYMENT, HTTP_ROUTE, POLICY, SERVICE
 
 P = "mcp-federation:"
 FEDERATION = "mcpfederation:components:McpFederation"
 IMAGE_SERVER = "mcpfederation:components:McpImageServer"
 AGGREGATE = "mcpfederation:components:AggregateRoute"
 TOOL_POLICY = "mcpfederation:components:ToolPolicy"
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-SERVICE = "kubernetes:core/v1:Service"
-CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
-BACKEND = "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayBackend"
-HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
-POLICY = "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayPolicy"
 # An illustrative image server (github-mcp-server's HTTP mode shape; tag and tools not verified, see README text).
 TOOLS_IMAGE = {"name": "gh", "type": "image", "image": "ghcr.io/github/github-mcp-server:v0.20.0", "port": 8082,
                "args": ["http", "--port", "8082"], "mcpPath": "/",

@@ -10,11 +10,9 @@ from components.mcp_route import BACKEND_WAIT_FOR, ROUTE_WAIT_FOR, McpRouteTarge
 from components.tool_policy import DANGEROUS_TOOLS_ANNOTATION, ToolPolicy, ToolPolicyArgs, tool_expression
 from tests.k8s_schema import assert_valid, normalize_numbers, validate_object
 from tests.pulumi_mocks import mocks, run_awaited  # noqa: F401 (fixture)
+from tests.resource_types import BACKEND, HTTP_ROUTE, POLICY
 
 COMPONENT = "mcpfederation:components:AggregateRoute"
-BACKEND = "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayBackend"
-HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
-POLICY = "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayPolicy"
 TARGETS = [McpRouteTarget("github", "github", 8080), McpRouteTarget("slack", "slack", 8080),
            McpRouteTarget("gh", "gh", 8082, "/")]
 

@@ -9,12 +9,8 @@ from components.mcp_route import McpRoute, McpRouteArgs
 from components.mcp_server import McpServer, McpServerArgs
 from tests.k8s_schema import assert_valid
 from tests.pulumi_mocks import mocks, restart, run_awaited  # noqa: F401 (fixture)
+from tests.resource_types import BACKEND, CONFIG_MAP, DEPLOYMENT, GRANT, HTTP_ROUTE
 
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
-HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
-GRANT = "kubernetes:gateway.networking.k8s.io/v1beta1:ReferenceGrant"
-BACKEND = "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayBackend"
 
 
 def _with_no_outputs(component):

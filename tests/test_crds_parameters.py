@@ -17,9 +17,8 @@ from components.crds import (
 )
 from tests.k8s_schema import assert_valid, validate_object
 from tests.pulumi_mocks import cli_config, mocks, run_program  # noqa: F401 (fixture)
+from tests.resource_types import GATEWAY, PARAMETERS
 
-PARAMETERS = "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayParameters"
-GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
 
 
 def _parameters_object(spec: dict) -> dict:

@@ -9,11 +9,9 @@ from components.mcp_route import McpRoute, McpRouteArgs
 from components.workload import RUN_AS_USER
 from tests.k8s_schema import assert_valid, normalize_numbers
 from tests.pulumi_mocks import mocks, run_awaited  # noqa: F401 (fixture)
+from tests.resource_types import BACKEND, DEPLOYMENT, SERVICE
 
 COMPONENT = "mcpfederation:components:McpImageServer"
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-SERVICE = "kubernetes:core/v1:Service"
-BACKEND = "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayBackend"
 IMAGE = "ghcr.io/github/github-mcp-server:v0.20.0"  # illustrative pinned tag (see tests/test_image_server_config.py)
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from policy import pod_security
 from tests.k8s_schema import assert_valid, normalize_numbers
 from tests.pulumi_mocks import cli_config, mocks, run_program  # noqa: F401 (fixture)
+from tests.resource_types import DEPLOYMENT, SECRET
 
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-SECRET = "kubernetes:core/v1:Secret"
 TOKEN = "not-a-real-token-0123456789"
 SERVER = {"name": "tools", "type": "image", "image": "example.com/mcp/tools:2.1.0", "port": 9000,
           "command": ["/bin/tools-server"], "args": ["--transport", "streamable-http"], "mcpPath": "/mcp/",

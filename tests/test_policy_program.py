@@ -13,12 +13,8 @@ import pytest
 from policy.testing import Declared as PolicyInput
 from policy.testing import Reported, check_resource, check_stack
 from tests.pulumi_mocks import cli_config, mocks, restart, run_program  # noqa: F401 (fixture)
+from tests.resource_types import BACKEND, DEPLOYMENT, HTTP_ROUTE, NAMESPACE, SERVICE
 
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-NAMESPACE = "kubernetes:core/v1:Namespace"
-SERVICE = "kubernetes:core/v1:Service"
-HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
-BACKEND = "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayBackend"
 SERVERS = ("fetch", "github", "slack")
 
 

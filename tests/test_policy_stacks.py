@@ -13,8 +13,8 @@ from render.core import run_stack as run_rendered
 from render.stack_config import stack_config
 from tests.pulumi_mocks import REPO_ROOT, cli_config, mocks  # noqa: F401 (fixture)
 from tests.test_policy_program import BACKEND, SERVERS, PolicyView, dev, policy_view, run_stack  # noqa: F401
+from tests.resource_types import POLICY
 
-AUTH_POLICY = "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayPolicy"
 NON_DEV_STACKS = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in REPO_ROOT.glob("Pulumi.*.yaml")
                         if p.name != "Pulumi.dev.yaml")
 
@@ -55,7 +55,7 @@ def _denials(view: PolicyView) -> list[tuple[str, str]]:
 
 def _authorization_policy(view: PolicyView, backend: str) -> str:
     """The Pulumi name of the AgentgatewayPolicy that targets `backend`."""
-    found = [r.name for r in view.inputs if r.resource_type == AUTH_POLICY
+    found = [r.name for r in view.inputs if r.resource_type == POLICY
              and any(ref.get("name") == backend for ref in r.props["spec"]["targetRefs"])]
     assert len(found) == 1, f"expected one AgentgatewayPolicy targeting {backend}, found {found}"
     return found[0]
@@ -67,7 +67,7 @@ def test_the_dev_stack_passes_every_policy(dev):
 
 def test_every_non_dev_stack_passes_every_policy(non_dev):
     assert non_dev.check() == []
-    assert any(r.resource_type == AUTH_POLICY for r in non_dev.inputs)
+    assert any(r.resource_type == POLICY for r in non_dev.inputs)
 
 
 def test_backends_carry_the_dangerous_tools_the_policy_checks(dev):
@@ -92,7 +92,7 @@ def test_dangerous_tools_may_stay_callable_in_dev_stacks_only(dev):
 
 
 def test_a_dangerous_tool_left_callable_outside_dev_is_reported(non_dev):
-    found = _denials(non_dev.without(AUTH_POLICY, _authorization_policy(non_dev, "github")))
+    found = _denials(non_dev.without(POLICY, _authorization_policy(non_dev, "github")))
     assert [(urn, message.split(";")[0]) for urn, message in found] == [
         (non_dev.urn(BACKEND, "github-backend"), f"AgentgatewayBackend mcp/github: dangerous tool {pair} is not "
                                                   f"denied in stack {non_dev.inputs[0].urn.split(':')[2]!r}")
@@ -105,8 +105,8 @@ def _authorization(props: dict) -> dict:
 
 def test_a_deny_rule_must_match_the_canonical_expression(non_dev):
     name = _authorization_policy(non_dev, "slack")
-    assert _authorization(non_dev.props(AUTH_POLICY, name))["action"] == "Deny"
-    loose = non_dev.mutated(AUTH_POLICY, name, lambda d: _authorization(d)["policy"].update(
+    assert _authorization(non_dev.props(POLICY, name))["action"] == "Deny"
+    loose = non_dev.mutated(POLICY, name, lambda d: _authorization(d)["policy"].update(
         matchExpressions=['mcp.tool.name.startsWith("delete")']))
     assert [urn for urn, _ in _denials(loose)] == [non_dev.urn(BACKEND, "slack-backend")]
 
@@ -115,10 +115,10 @@ def test_an_allow_list_denies_every_tool_it_does_not_list(non_dev):
     name = _authorization_policy(non_dev, "github")
     dangerous_expression = tool_expression(None, "delete_repo")
     safe = 'mcp.tool.name == "search_repositories"'
-    allow_safe = non_dev.mutated(AUTH_POLICY, name, lambda d: _authorization(d).update(
+    allow_safe = non_dev.mutated(POLICY, name, lambda d: _authorization(d).update(
         action="Allow", policy={"matchExpressions": [safe]}))
     assert _denials(allow_safe) == []
-    allow_all = non_dev.mutated(AUTH_POLICY, name, lambda d: _authorization(d).update(
+    allow_all = non_dev.mutated(POLICY, name, lambda d: _authorization(d).update(
         action="Allow", policy={"matchExpressions": [safe, dangerous_expression]}))
     assert [urn for urn, _ in _denials(allow_all)] == [non_dev.urn(BACKEND, "github-backend")]
 
@@ -145,18 +145,18 @@ def test_an_aggregated_backend_is_checked_per_target(mocks):
     def expressions(*rules: str):
         return lambda d: _authorization(d)["policy"].update(matchExpressions=list(rules))
     # A rule by tool name alone denies the tool on every target, so it counts.
-    by_name = view.mutated(AUTH_POLICY, name, expressions('mcp.tool.name == "delete_repo"',
+    by_name = view.mutated(POLICY, name, expressions('mcp.tool.name == "delete_repo"',
                                                           'mcp.tool.name == "delete_channel"'))
     assert _denials(by_name) == []
     # A rule for another target leaves the tool callable; the message gives the target-qualified rule.
-    wrong_target = view.mutated(AUTH_POLICY, name, expressions(
+    wrong_target = view.mutated(POLICY, name, expressions(
         'mcp.tool.target == "slack" && mcp.tool.name == "delete_repo"',
         'mcp.tool.target == "slack" && mcp.tool.name == "delete_channel"'))
     ((found_urn, message),) = _denials(wrong_target)
     assert found_urn == urn
     assert message.startswith("AgentgatewayBackend mcp/mcp-all: dangerous tool github/delete_repo is not denied")
     assert 'matchExpressions [mcp.tool.target == "github" && mcp.tool.name == "delete_repo"]' in message
-    assert [u for u, _ in _denials(view.without(AUTH_POLICY, name))] == [urn, urn]
+    assert [u for u, _ in _denials(view.without(POLICY, name))] == [urn, urn]
 
 
 def test_an_image_server_passes_and_its_dangerous_tools_are_checked(mocks):
@@ -168,7 +168,7 @@ def test_an_image_server_passes_and_its_dangerous_tools_are_checked(mocks):
     assert view.check() == []
     annotations = view.props(BACKEND, "remote-backend")["metadata"]["annotations"]
     assert annotations[DANGEROUS_TOOLS_ANNOTATION] == "remote/wipe"
-    found = _denials(view.without(AUTH_POLICY, _authorization_policy(view, "remote")))
+    found = _denials(view.without(POLICY, _authorization_policy(view, "remote")))
     assert [(urn, message.split(";")[0]) for urn, message in found] == [
         (view.urn(BACKEND, "remote-backend"),
          "AgentgatewayBackend mcp/remote: dangerous tool remote/wipe is not denied in stack 'staging'")]

@@ -12,21 +12,13 @@ from components.mcp_server import code_config_map_name
 from tests.k8s_schema import assert_valid, normalize_numbers
 from tests.pulumi_mocks import K8S_PROVIDER_TYPE, Declared, cli_config, mocks, run_program  # noqa: F401 (fixture)
 from verify.plan import parse_plan
+from tests.resource_types import BACKEND, CONFIG_MAP, DEPLOYMENT, GATEWAY, HTTP_ROUTE, NAMESPACE, NETWORK_POLICY, PARAMETERS, SERVICE
 
 SERVERS = ("fetch", "github", "slack")
 FEDERATION = "mcpfederation:components:McpFederation"
 SERVER = "mcpfederation:components:McpServer"
 ROUTE = "mcpfederation:components:McpRoute"
-NAMESPACE = "kubernetes:core/v1:Namespace"
-CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-SERVICE = "kubernetes:core/v1:Service"
-GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
-HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
-BACKEND = "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayBackend"
 NETWORK = "mcpfederation:components:McpNetworkPolicies"
-PARAMETERS = "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayParameters"
-NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 AGGREGATE = "mcpfederation:components:AggregateRoute"
 AGGREGATE_NAME = "mcp-all"  # Pulumi.dev.yaml enables the aggregated route at /mcp with the default name
 

@@ -7,9 +7,8 @@ import pytest
 from components.availability import SPREAD_TOPOLOGY_KEYS
 from tests.k8s_schema import assert_valid, normalize_numbers
 from tests.pulumi_mocks import Declared, cli_config, mocks, run_program  # noqa: F401 (fixture)
+from tests.resource_types import DEPLOYMENT, PDB
 
-PDB = "kubernetes:policy/v1:PodDisruptionBudget"
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SESSION_KEY = "a-session-key-of-32-characters!!"
 IMAGE_SERVER = {"name": "tools", "type": "image", "image": "example.com/tools:1.0.0", "port": 8082, "replicas": 2,
                 "expectedTools": ["read"], "probe": {"tool": "read"}}

@@ -11,9 +11,8 @@ import pytest
 from components.network_policy import GATEWAY_NAME_LABEL, gateway_label_value
 from tests.k8s_schema import assert_valid, normalize_numbers
 from tests.pulumi_mocks import Declared, cli_config, mocks, run_program  # noqa: F401 (fixture)
+from tests.resource_types import DEPLOYMENT, NETWORK_POLICY
 
-NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 GATEWAY_NS = "agentgateway-system"
 
 

@@ -10,8 +10,8 @@ import pytest
 from policy import pod_security
 from policy.k8s_objects import pod_template
 from tests.pulumi_mocks import cli_config, mocks, run_program  # noqa: F401 (fixture)
+from tests.resource_types import NAMESPACE
 
-NAMESPACE = "kubernetes:core/v1:Namespace"
 WORKLOAD_TYPES = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet",
                   "kubernetes:batch/v1:Job", "kubernetes:core/v1:Pod")
 

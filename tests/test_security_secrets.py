@@ -11,9 +11,8 @@ from components.config import ConfigError, SecretValue
 from components.server_secret import ServerSecret, ServerSecretArgs
 from tests.k8s_schema import assert_valid, is_secret, unwrap_secrets
 from tests.pulumi_mocks import Declared, cli_config, mocks, restart, run_awaited, run_program  # noqa: F401
+from tests.resource_types import DEPLOYMENT, SECRET
 
-SECRET = "kubernetes:core/v1:Secret"
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 TOKEN = "ghp_Sup3rSecretTokenValue-0001"
 SESSION_KEY = "session-key-Sup3rSecret-0002"
 SERVERS = [{"name": "github", "replicas": 2, "env": {"LOG_LEVEL": "debug"},

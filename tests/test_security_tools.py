@@ -18,12 +18,11 @@ from components.tool_policy import (
 )
 from tests.k8s_schema import assert_valid, validate_object
 from tests.pulumi_mocks import cli_config, mocks, restart, run_awaited, run_program  # noqa: F401 (fixture)
+from tests.resource_types import BACKEND, POLICY
 
 # The dev stack also enables the aggregated route; its policy is tested in tests/test_aggregate*.py.
 NO_AGGREGATE = {"mcp-federation:aggregate": {"enabled": False}}
 
-POLICY = "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayPolicy"
-BACKEND = "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayBackend"
 CATALOGS = {name: load_catalog(CODE_DIR, f"{name}.py") for name in ("fetch", "github", "slack")}
 
 

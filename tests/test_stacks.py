@@ -16,15 +16,9 @@ from render.stack_config import placeholder, stack_config
 from tests.k8s_schema import assert_valid, normalize_numbers, unwrap_secrets
 from tests.pulumi_mocks import REPO_ROOT, Declared
 from verify.plan import parse_plan
+from tests.resource_types import DEPLOYMENT, GATEWAY, HTTP_ROUTE, PARAMETERS, PDB, POLICY, SECRET
 
 STACKS = ("dev", "staging", "prod")
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
-PARAMETERS = "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayParameters"
-POLICY = "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayPolicy"
-PDB = "kubernetes:policy/v1:PodDisruptionBudget"
-SECRET = "kubernetes:core/v1:Secret"
-HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
 PROD_IMAGE = "python:3.11-slim@sha256:9c900dea9e8fb7e16277c179b555cc72d29a352dbc33cff48ad5a0412fd5bfc7"
 
 
