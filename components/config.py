@@ -228,7 +228,7 @@ class _Checker:
         if not isinstance(value, str):
             self.fail(key, f"{value!r} is not a string")
             return None
-        if pattern is not None and not pattern.match(value):
+        if pattern is not None and not pattern.fullmatch(value):  # `$` alone would accept a trailing newline
             self.fail(key, f"{value!r} is not {what}")
             return None
         if max_len is not None and len(value) > max_len:
@@ -294,11 +294,25 @@ def _resources(check: _Checker, key: str, raw: Any) -> ResourcesConfig | None:
     return ResourcesConfig(**values)  # type: ignore[arg-type]
 
 
+def has_dot_segment(path: str) -> bool:
+    """Whether `path` has a '.' or '..' segment, also percent-encoded ('%2e', '.%2E', ...): a proxy or server that
+    decodes before normalizing would resolve it (RFC 3986 section 6.2.2.2: %2E is '.')."""
+    return any(re.fullmatch(r"(?:\.|%2[eE]){1,2}", segment) for segment in path.split("/"))
+
+
 def _route_path(check: _Checker, key: str, value: Any) -> str | None:
     path = check.string(key, value, ROUTE_PATH, "a URL path starting with '/' (segments of letters, digits, "
                         "-._~!$&'()*+,;=:@ or %XX; no '//', no trailing '/')", max_len=1024)
-    if path is not None and re.search(r"/\.\.?(/|$)", path):
-        check.fail(key, f"{path!r} must not contain '.' or '..' segments")
+    if path is not None and has_dot_segment(path):
+        check.fail(key, f"{path!r} must not contain '.' or '..' segments (also percent-encoded)")
+        return None
+    return path
+
+
+def _upstream_path(check: _Checker, key: str, value: Any) -> str | None:
+    path = check.string(key, value, UPSTREAM_PATH, UPSTREAM_PATH_HELP, 1024)
+    if path is not None and has_dot_segment(path):
+        check.fail(key, f"{path!r} must not contain '.' or '..' segments (also percent-encoded)")
         return None
     return path
 
@@ -339,7 +353,7 @@ def _env_map(check: _Checker, key: str, value: Any, value_pattern: re.Pattern | 
     result: dict[str, str] = {}
     for name, item in value.items():
         at = f"{key}.{name}"
-        if not isinstance(name, str) or not ENV_NAME.match(name):
+        if not isinstance(name, str) or not ENV_NAME.fullmatch(name):
             check.fail(at, f"{name!r} is not an environment variable name (letters, digits, '_')")
         elif name in RESERVED_ENV:
             check.fail(at, f"{name!r} is set by the component ({', '.join(RESERVED_ENV)} are reserved)")
@@ -428,10 +442,8 @@ def _image_server(check: _Checker, key: str, entry: dict) -> ImageServerConfig |
         check.fail(f"{key}.image", "is required for type image (a pinned container image that serves MCP)")
     command = _string_list(check, f"{key}.command", entry["command"], True) if "command" in entry else None
     args = _string_list(check, f"{key}.args", entry["args"]) if "args" in entry else None
-    mcp_path = check.string(f"{key}.mcpPath", entry.get("mcpPath", IMAGE_MCP_PATH_DEFAULT), UPSTREAM_PATH,
-                            UPSTREAM_PATH_HELP, 1024)
-    health_path = check.string(f"{key}.healthPath", entry["healthPath"], UPSTREAM_PATH, UPSTREAM_PATH_HELP,
-                               1024) if "healthPath" in entry else None
+    mcp_path = _upstream_path(check, f"{key}.mcpPath", entry.get("mcpPath", IMAGE_MCP_PATH_DEFAULT))
+    health_path = _upstream_path(check, f"{key}.healthPath", entry["healthPath"]) if "healthPath" in entry else None
     run_as_user = check.integer(f"{key}.runAsUser", entry["runAsUser"], 1, 2**31 - 1,
                                 " (0 is root; the pods run as non-root)") if "runAsUser" in entry else None
     expected = None
@@ -517,7 +529,7 @@ def _secrets(check: _Checker, raw: Any) -> dict[str, SecretValue] | None:
         return None
     result: dict[str, SecretValue] = {}
     for name, value in raw.items():
-        if not isinstance(name, str) or not SECRET_NAME.match(name):
+        if not isinstance(name, str) or not SECRET_NAME.fullmatch(name):
             check.fail(f"secrets.{name}", "is not a secret name (a letter, then letters, digits or '_')")
         elif not isinstance(value, str) or not value:
             check.fail(f"secrets.{name}", f"is not a non-empty string (got {type(value).__name__}; {hint})")

@@ -48,13 +48,83 @@ def placeholder(path: str) -> str:
     return "render-placeholder-" + re.sub(r"[^A-Za-z0-9]+", "-", path).strip("-")
 
 
-def _read_yaml(path: Path, what: str) -> Any:
+MAX_FILE_BYTES = 1024 * 1024      # a project or stack file is a few KiB; refuse anything near this
+MAX_EXPANDED_NODES = 100_000       # YAML nodes after expanding every alias (an alias bomb reaches billions)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate mapping keys (PyYAML silently keeps the last; the Pulumi CLI's YAML
+    parser rejects them) and documents whose aliases expand past MAX_EXPANDED_NODES nodes."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) or key is None:
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r}", key_node.start_mark)
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many nodes `root` has once every alias is expanded; shared nodes are sized once (memoized), so this is
+    linear in the document even when the expansion is exponential. Stops counting past the limit."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()  # on the current path: meeting one again means a recursive alias
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children = [child for pair in node.value for child in pair] if isinstance(node, yaml.MappingNode) else \
+            list(node.value) if isinstance(node, yaml.SequenceNode) else []
+        if children_done:
+            open_nodes.discard(id(node))
+            sizes[id(node)] = min(1 + sum(sizes[id(child)] for child in children), MAX_EXPANDED_NODES + 1)
+            continue
+        if id(node) in open_nodes:
+            return MAX_EXPANDED_NODES + 1  # a recursive alias expands without end
+        open_nodes.add(id(node))
+        stack.append((node, True))
+        stack.extend((child, False) for child in children if id(child) not in sizes)
+    return sizes[id(root)]
+
+
+def _decode(path: Path, data: bytes, what: str) -> str:
+    """The file's text: UTF-8 only (the Pulumi CLI reads UTF-8), with a message that says what it is instead."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(data) >= 2 and b"\x00" in data[:2]):
+        raise StackConfigError(f"the {what} {path} is UTF-16 (or UTF-32) encoded: save it as UTF-8")
     try:
-        text = path.read_text(encoding="utf-8")
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise StackConfigError(f"the {what} {path} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                               f"{exc.start}): save it as UTF-8") from None
+
+
+def _read_yaml(path: Path, what: str) -> Any:
+    """Parse a project or stack file: bounded in size and alias expansion, UTF-8, no duplicate keys."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise StackConfigError(f"cannot read the {what} {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise StackConfigError(f"the {what} {path} is larger than {MAX_FILE_BYTES} bytes")
+    text = _decode(path, data, what)
     try:
-        return yaml.safe_load(text)
+        loader = _StrictLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            if _expanded_size(node) > MAX_EXPANDED_NODES:
+                raise StackConfigError(f"the {what} {path} is refused: its YAML aliases expand past "
+                                       f"{MAX_EXPANDED_NODES} nodes")
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         raise StackConfigError(f"the {what} {path} is not valid YAML: {exc}") from None
 

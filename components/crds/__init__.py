@@ -12,6 +12,8 @@ Import everything from here::
         McpAuthorization, AuthorizationPolicy,
         AgentgatewayParameters, AgentgatewayParametersSpec, ServiceOverlay, ServiceSpecOverlay,
         GatewayInfrastructure, LocalParametersReference,
+        TrafficPolicy, JwtAuthentication, JwtProvider, Jwks, RemoteJwks, JwksBackendRef, JwtLocation,
+        JwtHeaderLocation, JwtCookieLocation, JwtMcp, StaticBackend, BackendPolicies, BackendTLS,
         CrdValueError,
     )
 
@@ -76,6 +78,21 @@ from .agentgateway import (
     ServiceSpecOverlay,
     StaticMcpTarget,
 )
+from .agentgateway_auth import (
+    BackendPolicies,
+    BackendTLS,
+    Jwks,
+    JwksBackendRef,
+    JwtAuthentication,
+    JwtCookieLocation,
+    JwtHeaderLocation,
+    JwtLocation,
+    JwtMcp,
+    JwtProvider,
+    RemoteJwks,
+    StaticBackend,
+    TrafficPolicy,
+)
 from .gateway_api import (
     AllowedRoutes,
     GatewayInfrastructure,
@@ -114,4 +131,6 @@ __all__ = [
     "McpAuthorization", "McpBackend", "McpPolicy", "McpSelector", "McpTarget", "ParentReference",
     "PolicyTargetReference", "ReferenceGrant", "ReferenceGrantFrom", "ReferenceGrantSpec", "ReferenceGrantTo",
     "RouteGroupKind", "RouteNamespaces", "StaticMcpTarget", "TypedCustomResource",
+    "BackendPolicies", "BackendTLS", "Jwks", "JwksBackendRef", "JwtAuthentication", "JwtCookieLocation",
+    "JwtHeaderLocation", "JwtLocation", "JwtMcp", "JwtProvider", "RemoteJwks", "StaticBackend", "TrafficPolicy",
 ]

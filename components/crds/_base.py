@@ -49,7 +49,7 @@ def check_str(path: str, value: Any, *, min_len: int = 1, max_len: Optional[int]
         raise CrdValueError(path, value, f"is too short (at least {min_len} characters)")
     if max_len is not None and len(value) > max_len:
         raise CrdValueError(path, value, f"is too long ({len(value)} characters, at most {max_len})")
-    if pattern is not None and not pattern.search(value):
+    if pattern is not None and not pattern.fullmatch(value):  # Go's `$` (the API server's) is end of text only
         raise CrdValueError(path, value, f"is not {rule}")
 
 

@@ -1,7 +1,8 @@
 """Typed specs of the agentgateway.dev/v1alpha1 custom resources (agentgateway v1.4.1) used for MCP.
 
-Only the MCP parts are modelled: ``AgentgatewayBackend.spec.mcp`` and
-``AgentgatewayPolicy.spec.backend.mcp.authorization``. Field names are the CRD's exact camelCase names.
+Only the parts this project uses are modelled: ``AgentgatewayBackend.spec.mcp`` (or ``spec.static`` with
+``spec.policies.tls``, for a remote JWKS), ``AgentgatewayPolicy.spec.backend.mcp.authorization`` and
+``spec.traffic.jwtAuthentication`` (agentgateway_auth.py). Field names are the CRD's exact camelCase names.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Literal, Optional, Sequence
 
 from ._base import DNS_SUBDOMAIN, GROUP, KIND, SUBDOMAIN_RULE, CrdObject, CrdValueError, as_items, \
     check_enum, check_int, check_str, check_type, first_duplicate, is_output
+from .agentgateway_auth import BackendPolicies, StaticBackend, TrafficPolicy
 from .meta import LabelSelector, LocalObjectReference
 
 McpProtocol = Literal["StreamableHTTP", "SSE"]
@@ -115,13 +117,24 @@ class McpBackend(CrdObject):
 
 @dataclass(frozen=True)
 class AgentgatewayBackendSpec(CrdObject):
-    """Spec of an AgentgatewayBackend. Only the ``mcp`` variant is modelled (the CRD takes exactly one of
-    ai | static | dynamicForwardProxy | mcp | aws | a2a)."""
+    """Spec of an AgentgatewayBackend: ``mcp`` or ``static`` (the CRD takes exactly one of
+    ai | static | dynamicForwardProxy | mcp | aws | a2a; the others are not modelled), and ``policies`` (only
+    ``tls``, for a static backend)."""
 
-    mcp: McpBackend
+    mcp: Optional[McpBackend] = None
+    static: Optional[StaticBackend] = None
+    policies: Optional[BackendPolicies] = None
 
     def __post_init__(self) -> None:
-        check_type("AgentgatewayBackend spec.mcp", self.mcp, McpBackend)
+        if (self.mcp is None) == (self.static is None):
+            raise CrdValueError("AgentgatewayBackend spec", {"mcp": self.mcp, "static": self.static},
+                                "must set exactly one of mcp | static")
+        if self.mcp is not None:
+            check_type("AgentgatewayBackend spec.mcp", self.mcp, McpBackend)
+        if self.static is not None:
+            check_type("AgentgatewayBackend spec.static", self.static, StaticBackend)
+        if self.policies is not None:
+            check_type("AgentgatewayBackend spec.policies", self.policies, BackendPolicies)
 
 
 # --- AgentgatewayPolicy -------------------------------------------------------------------------------
@@ -210,25 +223,43 @@ class BackendPolicy(CrdObject):
         check_type(f"{_POLICY}.backend.mcp", self.mcp, McpPolicy)
 
 
+# Kinds a `traffic` policy may target (CRD CEL rule on spec; research agentgateway-auth.md §3).
+TRAFFIC_TARGET_KINDS = ("Gateway", "HTTPRoute", "GRPCRoute", "ListenerSet", "InferencePool")
+
+
 @dataclass(frozen=True)
 class AgentgatewayPolicySpec(CrdObject):
-    """Spec of an AgentgatewayPolicy with ``targetRefs`` (1..16, all of one kind) and ``backend.mcp``.
+    """Spec of an AgentgatewayPolicy with ``targetRefs`` (1..16, all of one kind) and exactly one of ``backend``
+    (``backend.mcp``) | ``traffic`` (``traffic.jwtAuthentication``).
 
-    A ``backend.mcp`` policy may not target a Service, nor an AgentgatewayBackend with a sectionName.
+    A ``backend.mcp`` policy may not target a Service, nor an AgentgatewayBackend with a sectionName; a ``traffic``
+    policy targets only a Gateway, HTTPRoute, GRPCRoute, ListenerSet or InferencePool.
     """
 
     targetRefs: Sequence[PolicyTargetReference]
-    backend: BackendPolicy
+    backend: Optional[BackendPolicy] = None
+    traffic: Optional[TrafficPolicy] = None
 
     def __post_init__(self) -> None:
         at = f"{_POLICY}.targetRefs"
         self._set("targetRefs", as_items(at, self.targetRefs, PolicyTargetReference, min_items=1, max_items=16))
-        check_type(f"{_POLICY}.backend", self.backend, BackendPolicy)
+        if (self.backend is None) == (self.traffic is None):
+            raise CrdValueError(_POLICY, {"backend": self.backend, "traffic": self.traffic},
+                                "must set exactly one of backend | traffic (as modelled here)")
+        if self.backend is not None:
+            check_type(f"{_POLICY}.backend", self.backend, BackendPolicy)
+        if self.traffic is not None:
+            check_type(f"{_POLICY}.traffic", self.traffic, TrafficPolicy)
         first_kind = self.targetRefs[0].kind
         for index, ref in enumerate(self.targetRefs):
             if ref.kind != first_kind:
                 raise CrdValueError(f"{at}[{index}].kind", ref.kind,
                                     f"differs from targetRefs[0].kind {first_kind!r} (one kind per policy)")
+            if self.traffic is not None:
+                if ref.kind not in TRAFFIC_TARGET_KINDS:
+                    raise CrdValueError(f"{at}[{index}].kind", ref.kind, "cannot be targeted by a traffic policy "
+                                        f"(allowed: {', '.join(TRAFFIC_TARGET_KINDS)})")
+                continue
             if ref.kind == "Service":
                 raise CrdValueError(f"{at}[{index}].kind", ref.kind, "cannot be targeted by a backend.mcp policy")
             if ref.kind == "AgentgatewayBackend" and ref.sectionName is not None:

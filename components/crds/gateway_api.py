@@ -215,7 +215,7 @@ class HTTPPathMatch(CrdObject):
                 raise CrdValueError(f"{at}.value", self.value, f"must not contain {forbidden!r}")
         if self.value.endswith(("/..", "/.")):
             raise CrdValueError(f"{at}.value", self.value, "must not end with '/.' or '/..'")
-        if not _PATH_CHARS.match(self.value):
+        if not _PATH_CHARS.fullmatch(self.value):
             raise CrdValueError(f"{at}.value", self.value, "contains characters that are not valid in a path")
 
 
