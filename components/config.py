@@ -19,6 +19,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping, Optional
 
+from components.auth_config import GROUP_KEYS, AuthConfig, ServerGroups, check_group_rules_have_a_provider, \
+    parse_auth, parse_server_groups
 from components.crds._base import DNS_LABEL, DNS_SUBDOMAIN
 from components.crds.agentgateway import MAX_TARGETS
 
@@ -53,9 +55,10 @@ PROJECT_DEFAULTS: dict[str, Any] = {
     "aggregate": {"enabled": False},
     "denyDangerousTools": True,
     "secrets": {},
+    "auth": {"mode": "none"},
 }
 SERVER_KEYS = ("name", "path", "code", "replicas", "port", "image", "resources",
-               "deniedTools", "allowedTools", "env", "secretEnv", "type") + IMAGE_SERVER_KEYS
+               "deniedTools", "allowedTools", "env", "secretEnv", "type") + IMAGE_SERVER_KEYS + GROUP_KEYS
 # Data-plane Service types a created Gateway may get (AgentgatewayParameters spec.service.spec.type).
 GATEWAY_SERVICE_TYPES = ("ClusterIP", "LoadBalancer", "NodePort")
 SECRET_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -167,6 +170,7 @@ class ServerConfig:
     env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     secret_env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     image_server: ImageServerConfig | None = None  # set exactly for type image (then `code` is None)
+    groups: ServerGroups = field(default_factory=ServerGroups)  # allowedGroups / toolGroups (auth_config.py)
 
     @property
     def type(self) -> str:
@@ -212,6 +216,7 @@ class FederationConfig:
     code_dir: Path
     deny_dangerous_tools: bool = True
     secrets: Mapping[str, SecretValue] = field(default_factory=lambda: MappingProxyType({}))
+    auth: AuthConfig = field(default_factory=AuthConfig)
 
 
 class _Checker:
@@ -492,11 +497,12 @@ def _server(check: _Checker, index: int, raw: Any, image: str | None, code_dir: 
         if "image" in entry else image
     resources = _resources(check, f"{key}.resources", entry.get("resources", DEFAULT_RESOURCES))
     security = _server_security(check, key, entry)
+    groups = parse_server_groups(check, key, entry)
     fields = (name, path, code, replicas, port, server_image, resources)
     if any(f is None for f in (name, path, replicas, port, server_image, resources)) or security is None \
-            or (code is None) == (image_server is None):  # exactly one: a code file or image-server settings
+            or groups is None or (code is None) == (image_server is None):  # exactly one: code file | image
         return None
-    return ServerConfig(*fields, **security, image_server=image_server)  # type: ignore[arg-type]
+    return ServerConfig(*fields, **security, image_server=image_server, groups=groups)  # type: ignore[arg-type]
 
 
 def _gateway(check: _Checker, raw: Any) -> GatewayConfig | None:
@@ -657,6 +663,7 @@ def parse_config(raw: Mapping[str, Any], code_dir: Path = CODE_DIR) -> Federatio
     secrets = _secrets(check, values["secrets"])
     missing_secrets: list[str] = []
     servers: list[ServerConfig] = []
+    parsed: list[Optional[ServerConfig]] = []
     raw_servers = values["servers"]
     if not isinstance(raw_servers, list):
         check.fail("servers", f"{raw_servers!r} is not a list of server objects")
@@ -669,17 +676,21 @@ def parse_config(raw: Mapping[str, Any], code_dir: Path = CODE_DIR) -> Federatio
             missing_secrets = _secret_references(check, parsed, secrets)
         servers = [s for s in parsed if s is not None]
     aggregate = _aggregate(check, values["aggregate"], raw_servers if isinstance(raw_servers, list) else [])
+    auth = parse_auth(check, values["auth"], gateway.service_type if gateway is not None and gateway.create
+                      else None)
+    check_group_rules_have_a_provider(check, values["auth"], [(index, server.groups if server is not None else None)
+                                                    for index, server in enumerate(parsed)])
     if check.errors:
         raise ConfigError(check.errors, missing_secrets)
     return FederationConfig(namespace=namespace, create_namespace=create_namespace, image=image,  # type: ignore
                             kube_context=kube_context or None, gateway=gateway, servers=tuple(servers),
                             aggregate=aggregate,
                             code_dir=code_dir, deny_dangerous_tools=deny_dangerous_tools,
-                            secrets=MappingProxyType(secrets or {}))
+                            secrets=MappingProxyType(secrets or {}), auth=auth)
 
 
 # Keys whose value is structured: the CLI and the mocks hand them over as JSON text.
-_STRUCTURED_KEYS = ("gateway", "servers", "secrets", "aggregate")
+_STRUCTURED_KEYS = ("gateway", "servers", "secrets", "aggregate", "auth")
 _SECRET_KEYS = ("secrets",)  # never echoed in an error
 
 

@@ -16,7 +16,9 @@ from .aggregate_route import AggregateRoute, AggregateRouteArgs, aggregate_plan_
 from .image_server import McpImageServer, McpImageServerArgs
 from .mcp_route import GATEWAY_GROUP, UPSTREAM_MCP_PATH, McpRoute, McpRouteArgs, McpRouteTarget
 from .mcp_server import McpServer, McpServerArgs
+from .auth_plan import route_auth_fields
 from .availability import DisruptionBudget, DisruptionBudgetArgs
+from .gateway_auth import AuthTarget, GatewayAuth, GatewayAuthArgs, oauth_metadata_paths
 from .workload import EnvValue, server_labels
 from .network_policy import McpNetworkPolicies, McpNetworkPoliciesArgs
 from .server_secret import ServerSecret, ServerSecretArgs
@@ -121,13 +123,15 @@ class McpFederation(pulumi.ComponentResource):
                 namespace=namespace, path=server.path, service_name=self.servers[server.name].service_name,
                 service_port=server.port, gateway_name=gateway_name, gateway_namespace=config.gateway.namespace,
                 upstream_path=upstream_path(server),
+                extra_path_prefixes=oauth_metadata_paths(config.auth, server.path),
                 listener_name=LISTENER_NAME, backend_annotations={DANGEROUS_TOOLS_ANNOTATION: dangerous_tools_annotation(
                     (server.name, tool) for tool in args.catalogs[server.name].dangerous_tool_names)}), opts=child)
             rule = rules[server.name]
             if rule.action is not None:
                 self.tool_policies[server.name] = ToolPolicy(server.name, ToolPolicyArgs(
                     namespace=namespace, backend_name=self.mcp_routes[server.name].backend_name,
-                    action=rule.action, tools=[(None, tool) for tool in rule.tools]), opts=child)
+                    action=rule.action, tools=[(None, tool) for tool in rule.tools],
+                    conditions={(None, tool): condition for tool, condition in rule.conditions.items()}), opts=child)
 
         # Only the Gateway's data plane may reach the servers, and only on their MCP ports.
         self.network_policies = McpNetworkPolicies(config.namespace, McpNetworkPoliciesArgs(
@@ -138,15 +142,37 @@ class McpFederation(pulumi.ComponentResource):
         if config.aggregate.enabled:
             self.aggregate_route = self._aggregate_route(args, namespace, gateway_name, child)
 
+        self.auth: Optional[GatewayAuth] = None
+        if config.auth.enabled:
+            self.auth = self._auth(config, namespace, gateway_name, child)
+
         self.routes = {server.name: server.path for server in config.servers}
         if config.aggregate.enabled:
             self.routes[config.aggregate.name] = config.aggregate.path
-        self.verification_plan = [verification_entry(s.name, s.path, args.catalogs[s.name], rules[s.name].denied)
-                                  for s in config.servers]
+        self.verification_plan = [
+            {**verification_entry(s.name, s.path, args.catalogs[s.name], rules[s.name].denied),
+             **route_auth_fields(config.auth, s.groups,
+                                 [t for t in args.catalogs[s.name].tool_names if t not in rules[s.name].denied])}
+            for s in config.servers]
         if args.aggregate_plan is not None:
             self.verification_plan.append(args.aggregate_plan)
         self.register_outputs({"namespace": self.namespace, "gateway": self.gateway, "routes": self.routes,
                                "verificationPlan": self.verification_plan})
+
+    def _auth(self, config: FederationConfig, namespace: pulumi.Input[str], gateway_name: pulumi.Input[str],
+              child: pulumi.ResourceOptions) -> GatewayAuth:
+        """Exactly one jwtAuthentication per request path: on the Gateway when this stack declares it, else on
+        every HTTPRoute of the stack (gateway_auth.py explains why never both)."""
+        if config.gateway.create:
+            return GatewayAuth("mcp-auth", GatewayAuthArgs(
+                auth=config.auth, namespace=config.gateway.namespace,
+                targets=[AuthTarget("Gateway", gateway_name, config.gateway.name)]), opts=child)
+        routes = [(name, route.route_name) for name, route in self.mcp_routes.items()]
+        if self.aggregate_route is not None:
+            routes.append((config.aggregate.name, self.aggregate_route.route_name))
+        return GatewayAuth("mcp-auth", GatewayAuthArgs(
+            auth=config.auth, namespace=namespace,
+            targets=[AuthTarget("HTTPRoute", route_name, name) for name, route_name in routes]), opts=child)
 
     def _server_env(self, config: FederationConfig, server: ServerConfig, namespace: pulumi.Input[str],
                     child: pulumi.ResourceOptions) -> dict[str, EnvValue]:
@@ -187,14 +213,16 @@ class McpFederation(pulumi.ComponentResource):
             gateway_name=gateway_name, gateway_namespace=config.gateway.namespace, listener_name=LISTENER_NAME,
             prefix_mode=aggregate.prefix_mode, failure_mode=aggregate.failure_mode,
             session_routing=aggregate.session_routing,
+            extra_path_prefixes=oauth_metadata_paths(config.auth, aggregate.path),
             backend_annotations={DANGEROUS_TOOLS_ANNOTATION: dangerous_tools_annotation(
                 (s.name, tool) for s in selected for tool in args.catalogs[s.name].dangerous_tool_names)}),
             opts=child)
         rule = aggregate_tool_rule(aggregate.servers, args.tool_rules, args.catalogs)
         if rule is not None:
-            action, pairs = rule
+            action, pairs, conditions = rule
             self.tool_policies[aggregate.name] = ToolPolicy(aggregate.name, ToolPolicyArgs(
-                namespace=namespace, backend_name=route.backend_name, action=action, tools=pairs), opts=child)
+                namespace=namespace, backend_name=route.backend_name, action=action, tools=pairs,
+                conditions=conditions), opts=child)
         return route
 
     def _gateway(self, config: FederationConfig, child: pulumi.ResourceOptions) -> Gateway:

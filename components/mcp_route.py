@@ -74,10 +74,11 @@ def mcp_backend(resource_name: str, name: str, namespace: pulumi.Input[str], tar
 
 def path_route(resource_name: str, name: str, namespace: pulumi.Input[str], path: str,
                gateway: tuple[pulumi.Input[str], pulumi.Input[str], str], backend_name: pulumi.Input[str],
-               opts: pulumi.ResourceOptions, backend_namespace: Optional[pulumi.Input[str]] = None) -> HTTPRoute:
+               opts: pulumi.ResourceOptions, backend_namespace: Optional[pulumi.Input[str]] = None,
+               extra_prefixes: Sequence[str] = ()) -> HTTPRoute:
     """An HTTPRoute on the Gateway listener `gateway` = (name, namespace, listener) sending the path prefix `path`
-    to the AgentgatewayBackend `backend_name` (in `backend_namespace` if that differs from the route's).
-    `pulumi up` waits until the Gateway has accepted it."""
+    (and `extra_prefixes`, e.g. the OAuth well-known paths of the route) to the AgentgatewayBackend `backend_name`
+    (in `backend_namespace` if that differs from the route's). `pulumi up` waits until the Gateway accepted it."""
     gateway_name, gateway_namespace, listener_name = gateway
     return HTTPRoute(
         resource_name,
@@ -86,7 +87,8 @@ def path_route(resource_name: str, name: str, namespace: pulumi.Input[str], path
             parentRefs=[ParentReference(group=GATEWAY_GROUP, kind="Gateway", name=gateway_name,
                                         namespace=gateway_namespace, sectionName=listener_name)],
             rules=[HTTPRouteRule(
-                matches=[HTTPRouteMatch(path=HTTPPathMatch(type="PathPrefix", value=path))],
+                matches=[HTTPRouteMatch(path=HTTPPathMatch(type="PathPrefix", value=prefix))
+                         for prefix in (path, *extra_prefixes)],
                 backendRefs=[HTTPBackendRef(group=BACKEND_GROUP, kind=BACKEND_KIND, name=backend_name,
                                             namespace=backend_namespace)])]),
         opts=opts)
@@ -106,6 +108,7 @@ class McpRouteArgs:
     route_namespace: Optional[str] = None  # default: the backend's namespace (no ReferenceGrant needed)
     backend_annotations: Mapping[str, str] = field(default_factory=dict)  # extra, e.g. the dangerous-tools list
     upstream_path: str = UPSTREAM_MCP_PATH  # where the Service serves MCP (an image server's mcpPath)
+    extra_path_prefixes: Sequence[str] = ()  # more PathPrefix matches to the same backend (OAuth well-known paths)
 
 
 class McpRoute(pulumi.ComponentResource):
@@ -139,6 +142,7 @@ class McpRoute(pulumi.ComponentResource):
         self.route = path_route(
             f"{name}-route", name, route_namespace, args.path,
             (args.gateway_name, args.gateway_namespace, args.listener_name), self.backend_name,
-            pulumi.ResourceOptions(parent=self, depends_on=depends_on), backend_namespace=backend_namespace)
+            pulumi.ResourceOptions(parent=self, depends_on=depends_on), backend_namespace=backend_namespace,
+            extra_prefixes=args.extra_path_prefixes)
         self.route_name = self.route.metadata["name"]
         self.register_outputs({"backendName": self.backend_name, "routeName": self.route_name})

@@ -13,12 +13,14 @@ matches and everything else is hidden (so are prompts and resources, which have 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Iterable, Literal, Mapping, Optional, Protocol, Sequence
 
 import pulumi
 
 from .config import ConfigError, FederationConfig, ServerConfig
+from .tool_access import group_rule_errors, tool_condition, with_condition
 from .crds import (
     AgentgatewayPolicy,
     AgentgatewayPolicySpec,
@@ -68,11 +70,13 @@ class _Catalog(Protocol):
 @dataclass(frozen=True)
 class ToolRule:
     """The gateway's rule for one server: `action` on `tools` (None: nothing to enforce), and `denied`, the tools
-    a client must neither see nor call (catalog order; for the verification plan)."""
+    a client must neither see nor call (catalog order; for the verification plan). `conditions` (Allow only) maps
+    a tool to the JWT-claim condition its rule also requires (components/tool_access.py)."""
 
     action: Optional[Action]
     tools: tuple[str, ...]
     denied: tuple[str, ...]
+    conditions: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def _names(tools: Iterable[str]) -> str:
@@ -80,7 +84,7 @@ def _names(tools: Iterable[str]) -> str:
 
 
 def _server_rule(key: str, server: ServerConfig, catalog: _Catalog, deny_dangerous: bool,
-                 errors: list[str]) -> ToolRule:
+                 errors: list[str], claim: str = "groups") -> ToolRule:
     known, dangerous, probe = catalog.tool_names, set(catalog.dangerous_tool_names), catalog.probe_tool
     field = "allowedTools" if server.allowed_tools is not None else "deniedTools"
     listed = server.allowed_tools if server.allowed_tools is not None else server.denied_tools
@@ -108,6 +112,14 @@ def _server_rule(key: str, server: ServerConfig, catalog: _Catalog, deny_dangero
                           "(mark a harmless tool as the probe)")
         denied = tuple(tool for tool in known if tool in deny)
         rule = ToolRule("Deny" if denied else None, denied, denied)
+    groups = server.groups
+    if groups.restricted:
+        # One coherent Allow set: every visible tool, each with its claim condition (tool_access.py explains why).
+        errors += group_rule_errors(key, groups, known, rule.denied, server.name)
+        visible = tuple(tool for tool in known if tool not in rule.denied)
+        conditions = {tool: tool_condition(claim, groups, tool) for tool in visible}
+        rule = ToolRule("Allow", visible, rule.denied,
+                        MappingProxyType({tool: c for tool, c in conditions.items() if c is not None}))
     return rule if len(errors) == count else ToolRule(None, (), ())
 
 
@@ -116,7 +128,7 @@ def tool_rules(config: FederationConfig, catalogs: Mapping[str, _Catalog]) -> di
     probe tool, and a dangerous tool on an allow list while denyDangerousTools is true."""
     errors: list[str] = []
     rules = {server.name: _server_rule(f"servers[{index}]", server, catalogs[server.name],
-                                       config.deny_dangerous_tools, errors)
+                                       config.deny_dangerous_tools, errors, config.auth.groups_claim)
              for index, server in enumerate(config.servers)}
     if errors:
         raise ConfigError(errors)
@@ -126,18 +138,23 @@ def tool_rules(config: FederationConfig, catalogs: Mapping[str, _Catalog]) -> di
 @dataclass(frozen=True)
 class ToolPolicyArgs:
     """Inputs of a ToolPolicy: the backend it guards and the rules, as (target, tool) pairs; a target of None
-    matches the tool on any target (single-target backends)."""
+    matches the tool on any target (single-target backends). `conditions` adds a JWT-claim condition to the rule
+    of a (target, tool) pair (Allow only: a claim-dependent Deny would fail open)."""
 
     namespace: pulumi.Input[str]      # the backend's namespace (targetRefs are local)
     backend_name: pulumi.Input[str]
     action: Action
     tools: Sequence[tuple[Optional[str], str]]
+    conditions: Mapping[tuple[Optional[str], str], str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.action not in ("Deny", "Allow"):
             raise ValueError(f"ToolPolicyArgs.action: {self.action!r} is not Deny or Allow")
         if not self.tools:
             raise ValueError("ToolPolicyArgs.tools: is empty (a policy needs at least one rule)")
+        if self.conditions and self.action != "Allow":
+            raise ValueError("ToolPolicyArgs.conditions: claim conditions need action Allow (a Deny rule that "
+                             "depends on a claim fails open when the claim is missing)")
 
 
 class ToolPolicy(pulumi.ComponentResource):
@@ -147,7 +164,8 @@ class ToolPolicy(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ToolPolicyArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("mcpfederation:components:ToolPolicy", name, None, opts)
-        expressions = [tool_expression(target, tool) for target, tool in args.tools]
+        expressions = [with_condition(tool_expression(target, tool), args.conditions.get((target, tool)))
+                       for target, tool in args.tools]
         self.policy = AgentgatewayPolicy(
             f"{name}-tools",
             metadata={"name": f"{name}-tools", "namespace": args.namespace,

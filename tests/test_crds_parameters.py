@@ -65,7 +65,9 @@ def test_impossible_values_name_the_field(build, field):
 
 
 def test_program_exposes_the_created_gateway_as_configured(mocks):
-    declared = run_program(mocks, cli_config("dev", {"mcp-federation:gateway": {"serviceType": "LoadBalancer"}}))
+    # An exposed gateway without authentication must say so (auth.allowAnonymous; tests/test_auth_config.py).
+    declared = run_program(mocks, cli_config("dev", {"mcp-federation:gateway": {"serviceType": "LoadBalancer"},
+                                                     "mcp-federation:auth": {"allowAnonymous": True}}))
     parameters = declared.one(PARAMETERS, "mcp-gateway-parameters").inputs
     gateway = declared.one(GATEWAY, "mcp-gateway").inputs
     assert_valid(parameters)

@@ -16,7 +16,7 @@ from render.stack_config import placeholder, stack_config
 from tests.k8s_schema import assert_valid, normalize_numbers, unwrap_secrets
 from tests.pulumi_mocks import REPO_ROOT, Declared
 from verify.plan import parse_plan
-from tests.resource_types import DEPLOYMENT, GATEWAY, HTTP_ROUTE, PARAMETERS, PDB, POLICY, SECRET
+from tests.resource_types import BACKEND, DEPLOYMENT, GATEWAY, HTTP_ROUTE, PARAMETERS, PDB, POLICY, SECRET
 
 STACKS = ("dev", "staging", "prod")
 PROD_IMAGE = "python:3.11-slim@sha256:9c900dea9e8fb7e16277c179b555cc72d29a352dbc33cff48ad5a0412fd5bfc7"
@@ -107,7 +107,8 @@ def test_gateway_exposure_differs_by_stack(rendered):
 
 def test_dangerous_tools_are_reachable_in_dev_only(rendered):
     def policies(stack: str) -> dict:
-        return {r.name: r.inputs["spec"]["backend"]["mcp"]["authorization"] for r in rendered[stack][0].of_type(POLICY)}
+        return {r.name: r.inputs["spec"]["backend"]["mcp"]["authorization"] for r in rendered[stack][0].of_type(POLICY)
+                if "backend" in r.inputs["spec"]}
 
     def denied(stack: str) -> dict:
         return {entry["name"]: entry["deniedTools"] for entry in rendered[stack][0].outputs["verificationPlan"]}
@@ -122,5 +123,42 @@ def test_dangerous_tools_are_reachable_in_dev_only(rendered):
     assert denied("staging") == {"fetch": [], "github": ["delete_repo"], "slack": ["delete_channel"],
                                  "mcp-all": ["github_delete_repo", "slack_delete_channel"]}
     assert policies("prod")["github-tools"] == {"action": "Allow", "policy": {"matchExpressions": [
-        'mcp.tool.name == "get_repo"', 'mcp.tool.name == "list_issues"', 'mcp.tool.name == "create_issue"']}}
+        'mcp.tool.name == "get_repo"', 'mcp.tool.name == "list_issues"',
+        'mcp.tool.name == "create_issue" && has(jwt.groups) && type(jwt.groups) == list && "mcp-writers" in jwt.groups']}}
     assert denied("prod") == {"github": ["delete_repo"], "slack": ["delete_channel"]}
+
+
+def _jwt_policies(declared: Declared) -> list:
+    return [r for r in declared.of_type(POLICY) if "traffic" in r.inputs["spec"]]
+
+
+def test_authentication_differs_by_stack(rendered):
+    """dev: anonymous (no IdP for the kind quick start); staging: Strict on its Gateway; prod: Strict on each of
+    its routes (the Gateway is the platform's); both with a remote JWKS fetched over TLS."""
+    dev, staging, prod = (rendered[stack][0] for stack in STACKS)
+    assert _jwt_policies(dev) == [] and all("auth" not in entry for entry in dev.outputs["verificationPlan"])
+    (gateway_policy,) = _jwt_policies(staging)
+    assert gateway_policy.inputs["spec"]["targetRefs"] == [
+        {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "mcp-gateway"}]
+    assert gateway_policy.inputs["metadata"]["namespace"] == "agentgateway-system"
+    routes = {r.inputs["metadata"]["name"] for r in prod.of_type(HTTP_ROUTE)}
+    targeted = [ref["name"] for r in _jwt_policies(prod) for ref in r.inputs["spec"]["targetRefs"]]
+    assert sorted(targeted) == sorted(routes) and len(routes) == 2   # every route exactly once
+    for declared, namespace in ((staging, "agentgateway-system"), (prod, "mcp")):
+        for policy in _jwt_policies(declared):
+            jwt = policy.inputs["spec"]["traffic"]["jwtAuthentication"]
+            assert jwt["mode"] == "Strict"
+            ((provider),) = jwt["providers"]
+            backend = declared.one(BACKEND, provider["jwks"]["remote"]["backendRef"]["name"]).inputs
+            assert backend["metadata"]["namespace"] == policy.inputs["metadata"]["namespace"] == namespace
+            assert normalize_numbers(backend["spec"]) == {"static": {"host": "sso.example.com", "port": 443},
+                                                          "policies": {"tls": {"sni": "sso.example.com"}}}
+        assert all(entry["auth"] == {"required": True, "resourceMetadata": False}
+                   for entry in declared.outputs["verificationPlan"])
+
+
+def test_prod_restricts_create_issue_to_writers(rendered):
+    prod = rendered["prod"][0]
+    (github,) = [entry for entry in prod.outputs["verificationPlan"] if entry["name"] == "github"]
+    assert github["toolGroups"] == {"create_issue": ["mcp-writers"]} and github["groupsClaim"] == "groups"
+    assert "allowedGroups" not in github

@@ -26,7 +26,10 @@ from pathlib import Path
 from verify.tool_names import DELIMITER, split_prefixed
 
 REQUIRED_KEYS = ("name", "path", "expectedTools")
-OPTIONAL_KEYS = ("deniedTools", "probe", "toolsMatch", "targets")
+# Authentication keys (shared contract of issue 12; their checks are the verifier's, verify/ owns the parsing):
+# accepted here so that a plan of an authenticated stack loads.
+AUTH_KEYS = ("auth", "allowedGroups", "toolGroups", "groupsClaim")
+OPTIONAL_KEYS = ("deniedTools", "probe", "toolsMatch", "targets") + AUTH_KEYS
 TOOLS_MATCH = ("exact", "atLeast")
 # agentgateway's MCP target names (a Gateway API SectionName): lower case, '-', '.'; never the '_' delimiter
 TARGET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
