@@ -122,6 +122,8 @@ def violations(resources: Iterable[StackObject], dev_stacks: Sequence[str] = DEF
     policies = of_kind(resources, *POLICY)
     found = []
     for backend in of_kind(resources, *BACKEND):
+        if get_path(backend.props, "spec", "mcp") is None:
+            continue  # not an MCP backend (e.g. the static one a remote JWKS is fetched from): it has no tools
         found += _backend_violations(backend, policies, stack)
     return found
 

@@ -13,7 +13,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from . import dangerous_tools, image_pinning, pod_security, resource_limits, route_backends
+from . import dangerous_tools, image_pinning, jwt_authentication, pod_security, resource_limits, route_backends
 from .k8s_objects import describe
 
 PACK_NAME = "mcp-federation"
@@ -38,6 +38,12 @@ def _validate_route_backends(args: StackValidationArgs, report_violation: Report
 def _validate_dangerous_tools(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     dev_stacks = dangerous_tools.dev_stacks_from_config(args.get_config())
     for violation in dangerous_tools.violations(args.resources, dev_stacks):
+        report_violation(violation.message, violation.urn)
+
+
+def _validate_jwt_authentication(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    dev_stacks = dangerous_tools.dev_stacks_from_config(args.get_config())
+    for violation in jwt_authentication.violations(args.resources, dev_stacks):
         report_violation(violation.message, violation.urn)
 
 
@@ -93,4 +99,18 @@ DANGEROUS_TOOLS_DENIED = StackValidationPolicy(
         "description": "Stacks where dangerous tools may stay callable (default: dev)."}}),
 )
 
-POLICIES = [POD_SECURITY, RESOURCE_LIMITS, IMAGE_PINNED, ROUTE_BACKEND_DECLARED, DANGEROUS_TOOLS_DENIED]
+JWT_AUTHENTICATION_REQUIRED = StackValidationPolicy(
+    name="jwt-authentication-required",
+    description=(
+        "Outside dev stacks, every HTTPRoute must be covered by exactly one AgentgatewayPolicy with "
+        "traffic.jwtAuthentication mode Strict, targeting the route or a Gateway it attaches to: set the stack "
+        "config auth.mode Strict with auth.providers. Dev stacks are listed in the policy config devStacks."),
+    validate=_validate_jwt_authentication,
+    enforcement_level=MANDATORY,
+    config_schema=PolicyConfigSchema(properties={"devStacks": {
+        "type": "array", "items": {"type": "string"}, "default": list(dangerous_tools.DEFAULT_DEV_STACKS),
+        "description": "Stacks that may accept anonymous callers (default: dev)."}}),
+)
+
+POLICIES = [POD_SECURITY, RESOURCE_LIMITS, IMAGE_PINNED, ROUTE_BACKEND_DECLARED, DANGEROUS_TOOLS_DENIED,
+            JWT_AUTHENTICATION_REQUIRED]

@@ -71,7 +71,8 @@ def test_the_pack_announces_its_mandatory_policies(analyzer):
         "resource-limits": (analyzer_pb2.MANDATORY, analyzer_pb2.POLICY_TYPE_RESOURCE),
         "image-pinned": (analyzer_pb2.MANDATORY, analyzer_pb2.POLICY_TYPE_RESOURCE),
         "route-backend-declared": (analyzer_pb2.MANDATORY, analyzer_pb2.POLICY_TYPE_STACK),
-        "dangerous-tools-denied": (analyzer_pb2.MANDATORY, analyzer_pb2.POLICY_TYPE_STACK)}
+        "dangerous-tools-denied": (analyzer_pb2.MANDATORY, analyzer_pb2.POLICY_TYPE_STACK),
+        "jwt-authentication-required": (analyzer_pb2.MANDATORY, analyzer_pb2.POLICY_TYPE_STACK)}
     schema = {p.name: p.configSchema for p in info.policies}["dangerous-tools-denied"]
     assert dict(schema.properties["devStacks"])["default"] == ["dev"]
 

@@ -143,12 +143,13 @@ def test_the_pack_is_mandatory_and_says_what_to_fix():
     assert [(p.name, type(p)) for p in POLICIES] == [
         ("pod-security-restricted", ResourceValidationPolicy), ("resource-limits", ResourceValidationPolicy),
         ("image-pinned", ResourceValidationPolicy), ("route-backend-declared", StackValidationPolicy),
-        ("dangerous-tools-denied", StackValidationPolicy)]
+        ("dangerous-tools-denied", StackValidationPolicy), ("jwt-authentication-required", StackValidationPolicy)]
     assert all(p.enforcement_level == EnforcementLevel.MANDATORY for p in POLICIES)
     fixes = {"pod-security-restricted": ["runAsNonRoot: true", "RuntimeDefault", "allowPrivilegeEscalation: false",
                                          "drop [ALL]", "pod-security.kubernetes.io/enforce: restricted"],
              "resource-limits": ["resources.limits.memory"], "image-pinned": ["other than latest", "digest"],
              "route-backend-declared": ["declared in this stack"],
-             "dangerous-tools-denied": ["action Deny", "denyDangerousTools: true", "devStacks"]}
+             "dangerous-tools-denied": ["action Deny", "denyDangerousTools: true", "devStacks"],
+             "jwt-authentication-required": ["exactly one", "mode Strict", "auth.mode Strict", "devStacks"]}
     for policy in POLICIES:
         assert all(text in policy.description for text in fixes[policy.name]), policy.name

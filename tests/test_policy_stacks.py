@@ -15,6 +15,9 @@ from tests.pulumi_mocks import REPO_ROOT, cli_config, mocks  # noqa: F401 (fixtu
 from tests.test_policy_program import BACKEND, SERVERS, PolicyView, dev, policy_view, run_stack  # noqa: F401
 from tests.resource_types import POLICY
 
+# What a non-dev stack needs to pass jwt-authentication-required (tests/test_policy_auth.py tests that rule).
+STRICT_AUTH = {"mode": "Strict", "providers": [{"issuer": "https://idp.example.com", "audiences": ["mcp"],
+                                                "jwks": {"remote": {"url": "https://idp.example.com/certs"}}}]}
 NON_DEV_STACKS = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in REPO_ROOT.glob("Pulumi.*.yaml")
                         if p.name != "Pulumi.dev.yaml")
 
@@ -56,7 +59,8 @@ def _denials(view: PolicyView) -> list[tuple[str, str]]:
 def _authorization_policy(view: PolicyView, backend: str) -> str:
     """The Pulumi name of the AgentgatewayPolicy that targets `backend`."""
     found = [r.name for r in view.inputs if r.resource_type == POLICY
-             and any(ref.get("name") == backend for ref in r.props["spec"]["targetRefs"])]
+             and any(ref.get("name") == backend and ref.get("kind") == "AgentgatewayBackend"
+                     for ref in r.props["spec"]["targetRefs"])]
     assert len(found) == 1, f"expected one AgentgatewayPolicy targeting {backend}, found {found}"
     return found[0]
 
@@ -132,7 +136,7 @@ def test_a_backend_without_the_annotation_cannot_be_checked_outside_dev(non_dev)
 
 
 def test_an_aggregated_backend_is_checked_per_target(mocks):
-    config = {"mcp-federation:denyDangerousTools": True,
+    config = {"mcp-federation:denyDangerousTools": True, "mcp-federation:auth": STRICT_AUTH,
               "mcp-federation:aggregate": {"enabled": True, "name": "mcp-all"}}
     view = run_stack(mocks, "staging", cli_config("dev", config))
     assert view.check() == []
@@ -164,6 +168,7 @@ def test_an_image_server_passes_and_its_dangerous_tools_are_checked(mocks):
                {"name": "remote", "type": "image", "image": "ghcr.io/example/mcp-remote:1.2.0",
                 "healthPath": "/healthz", "expectedTools": ["search", "wipe"], "dangerousTools": ["wipe"]}]
     view = run_stack(mocks, "staging", cli_config("dev", {"mcp-federation:denyDangerousTools": True,
+                                                          "mcp-federation:auth": STRICT_AUTH,
                                                           "mcp-federation:servers": servers}))
     assert view.check() == []
     annotations = view.props(BACKEND, "remote-backend")["metadata"]["annotations"]

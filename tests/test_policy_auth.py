@@ -1,0 +1,109 @@
+"""The policy pack's jwt-authentication-required rule (issue 12) on whole stacks: the real staging and prod stacks
+(Gateway-level and route-level checks) pass, and mutated copies of their real objects show what it reports."""
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+
+import pytest
+
+from tests.pulumi_mocks import cli_config, mocks  # noqa: F401 (fixture)
+from tests.resource_types import HTTP_ROUTE, POLICY
+from tests.test_policy_program import PolicyView, dev, run_stack  # noqa: F401 (fixture)
+from tests.test_policy_stacks import stack_file_view
+
+RULE = "jwt-authentication-required"
+
+
+def _reported(view: PolicyView, config: dict | None = None) -> list[tuple[str, str]]:
+    return sorted((v.urn, v.message) for v in view.check(config) if v.policy == RULE)
+
+
+def _jwt_policy_names(view: PolicyView) -> list[str]:
+    return [r.name for r in view.inputs if r.resource_type == POLICY and "traffic" in r.props["spec"]]
+
+
+def _route_names(view: PolicyView) -> list[str]:
+    return [r.name for r in view.inputs if r.resource_type == HTTP_ROUTE]
+
+
+@pytest.fixture(scope="module")
+def staging() -> PolicyView:
+    return stack_file_view("staging")
+
+
+@pytest.fixture(scope="module")
+def prod() -> PolicyView:
+    return stack_file_view("prod")
+
+
+def test_the_real_non_dev_stacks_comply(staging, prod):
+    assert _reported(staging) == [] and _reported(prod) == []
+    assert _jwt_policy_names(staging) == ["mcp-gateway-jwt"]                  # one check on the Gateway
+    assert sorted(_jwt_policy_names(prod)) == ["github-jwt", "slack-jwt"]    # one per route
+
+
+def test_dev_may_stay_anonymous_and_only_dev(dev):
+    assert _jwt_policy_names(dev) == [] and _reported(dev) == []
+    as_staging = dev.as_stack("staging")
+    found = _reported(as_staging)
+    assert [urn for urn, _ in found] == sorted(as_staging.urn(HTTP_ROUTE, name) for name in _route_names(dev))
+    assert all("is not covered by JWT authentication in stack 'staging'" in message for _, message in found)
+    assert _reported(as_staging, {RULE: {"devStacks": ["dev", "staging"]}}) == []
+
+
+def test_without_the_gateway_check_every_route_is_reported(staging):
+    found = _reported(staging.without(POLICY, "mcp-gateway-jwt"))
+    assert [urn for urn, _ in found] == sorted(staging.urn(HTTP_ROUTE, name) for name in _route_names(staging))
+    assert len(found) == 4  # fetch, github, slack and the aggregated route
+
+
+def test_a_route_without_its_check_is_reported(prod):
+    ((urn, message),) = _reported(prod.without(POLICY, "slack-jwt"))
+    assert urn == prod.urn(HTTP_ROUTE, "slack-route")
+    assert message.startswith("HTTPRoute mcp/slack is not covered by JWT authentication in stack 'prod'")
+
+
+@pytest.mark.parametrize("mode", ["Optional", "Permissive", None])
+def test_a_check_that_is_not_explicitly_strict_is_reported(staging, mode):
+    def set_mode(props: dict) -> None:
+        authentication = props["spec"]["traffic"]["jwtAuthentication"]
+        if mode is None:
+            del authentication["mode"]
+        else:
+            authentication["mode"] = mode
+    found = _reported(staging.mutated(POLICY, "mcp-gateway-jwt", set_mode))
+    assert len(found) == 4
+    assert all(f"has jwtAuthentication mode {mode!r}; stack 'staging' needs mode Strict" in m for _, m in found)
+
+
+def test_a_policy_for_another_gateway_or_listener_does_not_count(staging):
+    other_gateway = staging.mutated(POLICY, "mcp-gateway-jwt",
+                                    lambda p: p["spec"]["targetRefs"][0].update(name="other-gateway"))
+    assert len(_reported(other_gateway)) == 4
+    other_listener = staging.mutated(POLICY, "mcp-gateway-jwt",
+                                     lambda p: p["spec"]["targetRefs"][0].update(sectionName="https"))
+    assert len(_reported(other_listener)) == 4
+    same_listener = staging.mutated(POLICY, "mcp-gateway-jwt",
+                                    lambda p: p["spec"]["targetRefs"][0].update(sectionName="http"))
+    assert _reported(same_listener) == []
+
+
+def test_a_second_check_on_a_route_is_reported(staging):
+    """A route-level policy next to the Gateway's: two checks on one request (the second sees no token)."""
+    gateway_policy = staging.get(POLICY, "mcp-gateway-jwt")
+    props = copy.deepcopy(dict(gateway_policy.props))
+    props["metadata"] = {**props["metadata"], "name": "github-jwt", "namespace": "mcp"}
+    props["spec"]["targetRefs"] = [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "github"}]
+    extra = gateway_policy._replace(props=props, name="github-jwt",
+                                    urn=gateway_policy.urn.replace("mcp-gateway-jwt", "github-jwt"))
+    doubled = replace(staging, inputs=staging.inputs + (extra,), outputs=staging.outputs + (extra,))
+    ((urn, message),) = _reported(doubled)
+    assert urn == staging.urn(HTTP_ROUTE, "github-route")
+    assert message.startswith("HTTPRoute mcp/github is covered by 2 jwtAuthentication policies")
+
+
+def test_an_aggregated_stack_on_an_existing_gateway_complies(mocks):
+    view = run_stack(mocks, "prod", cli_config("prod", {"mcp-federation:aggregate": {"enabled": True},
+                                                        "mcp-federation:secrets": {"sessionKey": "k" * 32}}))
+    assert "mcp-all-jwt" in _jwt_policy_names(view) and _reported(view) == []
