@@ -82,12 +82,18 @@ def _authorizations(policies: Iterable[StackObject], backend: StackObject) -> li
     return found
 
 
+def _may_allow(matching: Sequence[str], expression: str) -> bool:
+    """Whether an Allow expression may match the tool: one of its canonical expressions, alone or narrowed by a
+    condition (`<canonical> && <claim condition>`, components/tool_access.py: it allows the tool to some callers)."""
+    return any(expression == m or expression.startswith(f"{m} && ") for m in matching)
+
+
 def is_denied(matching: Sequence[str], authorizations: Sequence[Authorization]) -> bool:
     """Whether agentgateway denies a tool that the `matching` expressions describe, given the backend's rules."""
     if any(a.action == "Deny" and set(matching) & set(a.expressions) for a in authorizations):
         return True
     allows = [a for a in authorizations if a.action == "Allow"]
-    return bool(allows) and not any(set(matching) & set(a.expressions) for a in allows)
+    return bool(allows) and not any(_may_allow(matching, e) for a in allows for e in a.expressions)
 
 
 def _backend_violations(backend: StackObject, policies: Sequence[StackObject], stack: str) -> list[Violation]:

@@ -107,3 +107,14 @@ def test_an_aggregated_stack_on_an_existing_gateway_complies(mocks):
     view = run_stack(mocks, "prod", cli_config("prod", {"mcp-federation:aggregate": {"enabled": True},
                                                         "mcp-federation:secrets": {"sessionKey": "k" * 32}}))
     assert "mcp-all-jwt" in _jwt_policy_names(view) and _reported(view) == []
+
+
+def test_a_dangerous_tool_allowed_to_a_group_still_counts_as_callable(prod):
+    """An Allow rule narrowed by a claim condition allows the tool to that group: not a denial."""
+    def allow_delete_to_admins(props: dict) -> None:
+        props["spec"]["backend"]["mcp"]["authorization"]["policy"]["matchExpressions"].append(
+            'mcp.tool.name == "delete_repo" && has(jwt.groups) && type(jwt.groups) == list && "admins" in jwt.groups')
+    found = [v for v in prod.mutated(POLICY, "github-tools", allow_delete_to_admins).check()
+             if v.policy == "dangerous-tools-denied"]
+    assert [v.message.split(";")[0] for v in found] == [
+        "AgentgatewayBackend mcp/github: dangerous tool github/delete_repo is not denied in stack 'prod'"]
