@@ -33,7 +33,7 @@ def test_new_keys_are_parsed():
          "secretEnv": {"GITHUB_TOKEN": "githubToken"}},
         {"name": "slack", "allowedTools": ["list_channels", "post_message"]},
         denyDangerousTools="false", secrets={"sessionKey": SESSION_KEY, "githubToken": TOKEN},
-        gateway={"serviceType": "LoadBalancer"}))
+        gateway={"serviceType": "LoadBalancer"}, auth={"allowAnonymous": True}))  # exposed and open: said so
     github, slack = config.servers
     assert config.deny_dangerous_tools is False
     assert config.gateway.service_type == "LoadBalancer"
