@@ -162,3 +162,14 @@ def test_prod_restricts_create_issue_to_writers(rendered):
     (github,) = [entry for entry in prod.outputs["verificationPlan"] if entry["name"] == "github"]
     assert github["toolGroups"] == {"create_issue": ["mcp-writers"]} and github["groupsClaim"] == "groups"
     assert "allowedGroups" not in github
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_authorization_rule_of_every_stack_compiles_as_cel(rendered, stack):
+    import celpy
+    environment = celpy.Environment()
+    expressions = [e for r in rendered[stack][0].of_type(POLICY) if "backend" in r.inputs["spec"]
+                   for e in r.inputs["spec"]["backend"]["mcp"]["authorization"]["policy"]["matchExpressions"]]
+    assert expressions or stack == "dev"
+    for expression in expressions:
+        environment.compile(expression)  # raises CELParseError on a bad rule
