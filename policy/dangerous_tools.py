@@ -64,6 +64,15 @@ def stack_name(resources: Sequence[StackObject]) -> Optional[str]:
     return stack_of_urn(resources[0].urn) if resources else None
 
 
+def checked_stack(resources: Sequence[StackObject], dev_stacks: Sequence[str]) -> tuple[Optional[str], list]:
+    """What a non-dev rule checks: the stack's name and its AgentgatewayPolicies, or (None, []) for a dev stack
+    (or no resources)."""
+    stack = stack_name(resources)
+    if stack is None or stack in dev_stacks:
+        return None, []
+    return stack, of_kind(resources, *POLICY)
+
+
 def _authorizations(policies: Iterable[StackObject], backend: StackObject) -> list[Authorization]:
     """The MCP authorizations of the declared AgentgatewayPolicies that target `backend`."""
     key = object_key(backend)
@@ -122,11 +131,10 @@ def _backend_violations(backend: StackObject, policies: Sequence[StackObject], s
 def violations(resources: Iterable[StackObject], dev_stacks: Sequence[str] = DEFAULT_DEV_STACKS) -> list[Violation]:
     """Every dangerous tool left callable, unless the stack (from the URNs) is one of `dev_stacks`."""
     resources = list(resources)
-    stack = stack_name(resources)
-    if stack is None or stack in dev_stacks:
-        return []
-    policies = of_kind(resources, *POLICY)
-    found = []
+    stack, policies = checked_stack(resources, dev_stacks)
+    found: list[Violation] = []
+    if stack is None:
+        return found
     for backend in of_kind(resources, *BACKEND):
         if get_path(backend.props, "spec", "mcp") is None:
             continue  # not an MCP backend (e.g. the static one a remote JWKS is fetched from): it has no tools

@@ -17,12 +17,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Iterable, Sequence
 
-from .dangerous_tools import DEFAULT_DEV_STACKS, stack_name
+from .dangerous_tools import DEFAULT_DEV_STACKS, checked_stack
 from .k8s_objects import as_list, as_mapping, describe, get_path, metadata_name, namespace_of
 from .stack_objects import StackObject, Violation, of_kind, provider_props
 
 ROUTE = ("gateway.networking.k8s.io", "HTTPRoute")
-POLICY = ("agentgateway.dev", "AgentgatewayPolicy")
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 
 
@@ -58,11 +57,10 @@ def _checks(policies: Sequence[StackObject], route: StackObject) -> list[tuple[S
 def violations(resources: Iterable[StackObject], dev_stacks: Sequence[str] = DEFAULT_DEV_STACKS) -> list[Violation]:
     """Every route without exactly one Strict jwtAuthentication, unless the stack is one of `dev_stacks`."""
     resources = list(resources)
-    stack = stack_name(resources)
-    if stack is None or stack in dev_stacks:
-        return []
-    policies = of_kind(resources, *POLICY)
-    found = []
+    stack, policies = checked_stack(resources, dev_stacks)
+    found: list[Violation] = []
+    if stack is None:
+        return found
     for route in of_kind(resources, *ROUTE):
         what = describe(route.resource_type, route.props, route.name)
         checks = _checks(policies, route)

@@ -35,16 +35,20 @@ def _validate_route_backends(args: StackValidationArgs, report_violation: Report
         report_violation(violation.message, violation.urn)
 
 
-def _validate_dangerous_tools(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    dev_stacks = dangerous_tools.dev_stacks_from_config(args.get_config())
-    for violation in dangerous_tools.violations(args.resources, dev_stacks):
-        report_violation(violation.message, violation.urn)
+def _non_dev_validation(rule: Callable[[list, tuple[str, ...]], list]):
+    """A stack validation of a rule that exempts the dev stacks named in the policy config `devStacks`."""
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        dev_stacks = dangerous_tools.dev_stacks_from_config(args.get_config())
+        for violation in rule(args.resources, dev_stacks):
+            report_violation(violation.message, violation.urn)
+    return validate
 
 
-def _validate_jwt_authentication(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    dev_stacks = dangerous_tools.dev_stacks_from_config(args.get_config())
-    for violation in jwt_authentication.violations(args.resources, dev_stacks):
-        report_violation(violation.message, violation.urn)
+def _dev_stacks_config(meaning: str) -> PolicyConfigSchema:
+    """The `devStacks` policy config of a non-dev rule."""
+    return PolicyConfigSchema(properties={"devStacks": {
+        "type": "array", "items": {"type": "string"}, "default": list(dangerous_tools.DEFAULT_DEV_STACKS),
+        "description": f"{meaning} (default: dev)."}})
 
 
 POD_SECURITY = ResourceValidationPolicy(
@@ -92,11 +96,9 @@ DANGEROUS_TOOLS_DENIED = StackValidationPolicy(
         "annotation must be denied by an AgentgatewayPolicy of this stack that targets the backend (action Deny "
         "with the tool's expression, or an Allow list without it): keep the stack config denyDangerousTools: true "
         "and do not allow dangerous tools in allowedTools. Dev stacks are listed in the policy config devStacks."),
-    validate=_validate_dangerous_tools,
+    validate=_non_dev_validation(dangerous_tools.violations),
     enforcement_level=MANDATORY,
-    config_schema=PolicyConfigSchema(properties={"devStacks": {
-        "type": "array", "items": {"type": "string"}, "default": list(dangerous_tools.DEFAULT_DEV_STACKS),
-        "description": "Stacks where dangerous tools may stay callable (default: dev)."}}),
+    config_schema=_dev_stacks_config("Stacks where dangerous tools may stay callable"),
 )
 
 JWT_AUTHENTICATION_REQUIRED = StackValidationPolicy(
@@ -105,11 +107,9 @@ JWT_AUTHENTICATION_REQUIRED = StackValidationPolicy(
         "Outside dev stacks, every HTTPRoute must be covered by exactly one AgentgatewayPolicy with "
         "traffic.jwtAuthentication mode Strict, targeting the route or a Gateway it attaches to: set the stack "
         "config auth.mode Strict with auth.providers. Dev stacks are listed in the policy config devStacks."),
-    validate=_validate_jwt_authentication,
+    validate=_non_dev_validation(jwt_authentication.violations),
     enforcement_level=MANDATORY,
-    config_schema=PolicyConfigSchema(properties={"devStacks": {
-        "type": "array", "items": {"type": "string"}, "default": list(dangerous_tools.DEFAULT_DEV_STACKS),
-        "description": "Stacks that may accept anonymous callers (default: dev)."}}),
+    config_schema=_dev_stacks_config("Stacks that may accept anonymous callers"),
 )
 
 POLICIES = [POD_SECURITY, RESOURCE_LIMITS, IMAGE_PINNED, ROUTE_BACKEND_DECLARED, DANGEROUS_TOOLS_DENIED,
