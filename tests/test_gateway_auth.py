@@ -207,3 +207,14 @@ def test_optional_modes_keep_anonymous_access_in_the_plan(mocks, mode):
     (policy,) = _jwt_policies(declared)
     assert policy.inputs["spec"]["traffic"]["jwtAuthentication"]["mode"] == mode
     assert all("auth" not in entry for entry in declared.outputs["verificationPlan"])
+
+
+@pytest.mark.parametrize("location, expected", [
+    ({"header": {"name": "X-Mcp-Token", "prefix": "Token "}}, {"header": {"name": "X-Mcp-Token", "prefix": "Token "}}),
+    ({"cookie": {"name": "mcp_token"}}, {"cookie": {"name": "mcp_token"}}),
+])
+def test_the_token_location_reaches_the_policy(mocks, location, expected):
+    declared = run_program(mocks, cli_config("dev", {"mcp-federation:auth": {**AUTH, "location": location}}))
+    (policy,) = _jwt_policies(declared)
+    assert_valid(policy.inputs)
+    assert policy.inputs["spec"]["traffic"]["jwtAuthentication"]["location"] == expected
