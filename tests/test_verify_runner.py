@@ -31,7 +31,7 @@ def fake_checks(monkeypatch):
     """Routes fail while their name is in `failing`; every call is recorded with its request timeout."""
     state = {"failing": set(), "calls": []}
 
-    def check(gateway_url, route, timeout):
+    def check(gateway_url, route, timeout, *_):
         state["calls"].append((route.name, timeout))
         result = RouteResult(route.name, route.path, gateway_url + route.path)
         if route.name in state["failing"]:
@@ -100,7 +100,7 @@ def test_fifty_routes_are_checked_at_the_same_time(monkeypatch):
     route, if fewer run concurrently; the timeout only keeps a broken runner from hanging the suite)."""
     barrier = threading.Barrier(50, timeout=30)
 
-    def check(gateway_url, route, timeout):
+    def check(gateway_url, route, timeout, *_):
         result = RouteResult(route.name, route.path, gateway_url + route.path)
         try:
             barrier.wait()

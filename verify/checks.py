@@ -3,56 +3,23 @@
 The tool list must equal the plan's `expectedTools` (`toolsMatch: exact`) or contain them (`atLeast`). On an
 aggregated route (the plan lists `targets`), differences are reported per target, and a target whose tools are
 all gone is named as down: with failureMode FailOpen agentgateway silently skips a target that failed to
-initialize, so a missing target is the only sign of it.
+initialize, so a missing target is the only sign of it. Routes the plan marks `auth.required` are also checked
+for refusing anonymous callers and for hiding group-restricted tools from a restricted token (verify/auth_checks.py).
+Whatever a peer answers, a check ends in problems with a reason, never in an exception.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
-from verify.mcp_client import ConnectFailed, HttpStatusError, JsonRpcError, McpError, McpHttpClient, NotMcpReply
+from verify.auth_checks import anonymous_problems, call_refusal, restricted_problems, result_text
+from verify.credentials import NO_CREDENTIALS, Credentials
+from verify.mcp_client import (ConnectFailed, DeadlineReached, HttpStatusError, JsonRpcError, McpError, McpHttpClient,
+                               NotMcpReply, Redirected, ReplyTooLarge)
 from verify.plan import RoutePlan
+from verify.results import PROBE_FAILED, PROBE_NOT_RUN, PROBE_PASSED, PROBE_SKIPPED, Problem, RouteResult
 from verify.tool_names import ToolDiff, compare_tools, diff_by_target, listed, visible_name
 
 HANDSHAKE = ("initialize", "notifications/initialized")
-PROBE_PASSED, PROBE_FAILED, PROBE_SKIPPED, PROBE_NOT_RUN = "passed", "failed", "skipped", "not_run"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a route. `kind` is a stable code for --json; `detail` is for a person."""
-
-    kind: str
-    detail: str
-
-
-@dataclass
-class RouteResult:
-    """The outcome of checking one route (the last attempt when retried)."""
-
-    name: str
-    path: str
-    url: str
-    problems: list[Problem] = field(default_factory=list)
-    tools: list[str] = field(default_factory=list)
-    latency_ms: float = 0.0
-    attempts: int = 1
-    tools_match: str = "exact"
-    targets: tuple[str, ...] = ()
-    missing_tools: list[str] = field(default_factory=list)
-    unexpected_tools: list[str] = field(default_factory=list)
-    extra_tools: list[str] = field(default_factory=list)  # listed, not planned, allowed by atLeast
-    targets_down: list[str] = field(default_factory=list)
-    probe: str = PROBE_NOT_RUN  # passed | failed | skipped (the plan has none) | not_run
-    notes: list[str] = field(default_factory=list)  # facts about a route that are not problems
-
-    @property
-    def passed(self) -> bool:
-        return not self.problems
-
-    @property
-    def reason(self) -> str:
-        return "; ".join(problem.detail for problem in self.problems)
 
 
 def route_url(gateway_url: str, path: str) -> str:
@@ -64,6 +31,15 @@ def describe_failure(exc: McpError, stage: str) -> Problem:
     """Turn a client error during `stage` (an MCP method) into a reason a person can act on."""
     if isinstance(exc, ConnectFailed):
         return Problem("unreachable", str(exc))
+    if isinstance(exc, DeadlineReached):
+        return Problem("deadline", f"{exc}")
+    if isinstance(exc, Redirected):
+        return Problem("redirected", f"{exc}")
+    if isinstance(exc, ReplyTooLarge):
+        return Problem("reply_too_large", f"{exc}")
+    if isinstance(exc, HttpStatusError) and exc.status == 401:
+        return Problem("token_rejected" if stage != "anonymous" else "unauthorized",
+                       f"{stage} got HTTP 401: the gateway refused the caller's credentials")
     if isinstance(exc, NotMcpReply):
         return Problem("not_mcp", f"not an MCP endpoint: {exc}")
     status = exc.status if isinstance(exc, HttpStatusError) else getattr(exc, "http_status", 200)
@@ -129,27 +105,10 @@ def _denied_problems(client: McpHttpClient, route: RoutePlan, seen: list[str]) -
         if listed(tool, seen):  # already exposed: do not also call a dangerous tool
             problems.append(Problem("denied_tool_listed", f"denied tool listed: {tool}"))
             continue
-        try:
-            result = client.call_tool(visible_name(tool), {})
-        except JsonRpcError:
-            continue
-        except HttpStatusError as exc:
-            if 400 <= exc.status < 500:
-                continue
-            problems.append(Problem("denied_tool_callable", f"denied tool {tool}: call was not refused ({exc})"))
-        except McpError as exc:
-            problems.append(Problem("denied_tool_callable", f"denied tool {tool}: call was not refused ({exc})"))
-        else:
-            answer = f"the server answered: {_result_text(result)}" if result.get("isError") else "it ran"
-            problems.append(Problem("denied_tool_callable", f"denied tool callable: {tool} (the call was not "
-                                                            f"refused; {answer})"))
+        answer = call_refusal(client, tool)
+        if answer is not None:
+            problems.append(Problem("denied_tool_callable", f"denied tool callable: {tool} ({answer})"))
     return problems
-
-
-def _result_text(result: dict) -> str:
-    content = result.get("content")
-    texts = [block.get("text", "") for block in content or [] if isinstance(block, dict)]
-    return " ".join(" ".join(texts).split())[:200] or "no message"
 
 
 def _probe_problems(client: McpHttpClient, route: RoutePlan, result: RouteResult) -> list[Problem]:
@@ -169,32 +128,53 @@ def _probe_problems(client: McpHttpClient, route: RoutePlan, result: RouteResult
     except McpError as exc:
         return [Problem("probe_failed", f"probe {tool} failed: {describe_failure(exc, 'tools/call').detail}")]
     if answer.get("isError"):
-        return [Problem("probe_failed", f"probe {tool} failed: {_result_text(answer)}")]
+        return [Problem("probe_failed", f"probe {tool} failed: {result_text(answer)}")]
     if not isinstance(answer.get("content"), list) or not answer["content"]:
         return [Problem("probe_failed", f"probe {tool} returned no content")]
     result.probe = PROBE_PASSED
     return []
 
 
-def check_route(gateway_url: str, route: RoutePlan, timeout: float = 10.0) -> RouteResult:
-    """Run every check against one route and collect its problems (none means it passed)."""
+def check_route(gateway_url: str, route: RoutePlan, timeout: float = 10.0, stop_at: float | None = None,
+                credentials: Credentials = NO_CREDENTIALS) -> RouteResult:
+    """Run every check against one route and collect its problems (none means it passed).
+
+    Every request ends by `stop_at` (time.monotonic) at the latest. The token is sent only to routes the plan
+    marks `auth.required`; every text of the result is redacted of the tokens.
+    """
     result = RouteResult(name=route.name, path=route.path, url=route_url(gateway_url, route.path),
                          tools_match=route.tools_match, targets=route.targets,
                          probe=PROBE_NOT_RUN if route.probe_tool else PROBE_SKIPPED)
     started = time.monotonic()
     stage = "initialize"
+    token = credentials.token if route.auth_required else None
     try:
-        with McpHttpClient(result.url, timeout=timeout) as client:
+        problems = anonymous_problems(result.url, route, timeout, stop_at) if route.auth_required else []
+        with McpHttpClient(result.url, timeout=timeout, stop_at=stop_at, token=token) as client:
             client.initialize()
             stage = "tools/list"
-            result.tools = [str(tool.get("name")) for tool in client.list_tools() if isinstance(tool, dict)]
-            result.problems = (_tool_problems(route, result) + _denied_problems(client, route, result.tools)
-                               + _probe_problems(client, route, result))
+            result.tools = [tool["name"] for tool in client.list_tools()]
+            problems += (_tool_problems(route, result) + _denied_problems(client, route, result.tools)
+                         + _probe_problems(client, route, result))
+        problems += restricted_problems(result, route, timeout, stop_at, credentials.restricted_token)
+        result.problems = problems
     except McpError as exc:
         problem = describe_failure(exc, getattr(exc, "method", stage))
         if route.prefixed and stage == "initialize" and problem.kind != "route_not_found":
             problem = Problem(problem.kind, f"{problem.detail} (an aggregated route with failureMode FailClosed "
                                             "fails to initialize when any of its targets does)")
         result.problems = [problem]
+    except Exception as exc:  # noqa: BLE001 - a reply shape nobody foresaw is a route failure, not a traceback
+        result.problems = [Problem("bad_reply", f"{stage}: unexpected reply ({type(exc).__name__}: "
+                                                f"{ascii(str(exc))[1:-1][:200]})")]
     result.latency_ms = (time.monotonic() - started) * 1000
+    return redacted(result, credentials)
+
+
+def redacted(result: RouteResult, credentials: Credentials) -> RouteResult:
+    """The result with every token removed from its texts (a hostile peer may echo the token back)."""
+    result.problems = [Problem(p.kind, credentials.redact(p.detail)) for p in result.problems]
+    result.notes = [credentials.redact(note) for note in result.notes]
+    for name in ("tools", "missing_tools", "unexpected_tools", "extra_tools"):
+        setattr(result, name, [credentials.redact(tool) for tool in getattr(result, name)])
     return result

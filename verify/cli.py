@@ -1,5 +1,8 @@
-"""Command line: `python -m verify (--plan PLAN.json | --stack NAME) --gateway-url URL [--json] [--deadline S]`.
+"""Command line: `python -m verify (--plan PLAN.json | --stack NAME) --gateway-url URL [--json] [--deadline S]
+[--timeout S] [--token-env NAME | --token-file PATH] [--restricted-token-env NAME | --restricted-token-file PATH]`.
 
+Tokens are named by an environment variable or a file, never given on the command line (where `ps` and shell
+history would show them); no output, --json report or error message ever contains them.
 Exit codes: 0 every route passed, 1 at least one route failed, 2 usage or configuration error.
 """
 from __future__ import annotations
@@ -10,6 +13,7 @@ import time
 from typing import Callable
 from urllib.parse import urlsplit
 
+from verify.credentials import CredentialError, Credentials, token_from_env, token_from_file
 from verify.plan import PlanError, RoutePlan, load_plan_file, load_plan_from_stack
 from verify.report import render_json, render_table
 from verify.runner import verify_routes
@@ -64,8 +68,33 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--deadline", type=_seconds("--deadline", 0, False), default=120.0, metavar="SECONDS",
                         help="keep retrying failing routes for this long (default 120; 0 = one attempt)")
     parser.add_argument("--timeout", type=_seconds("--timeout", 0, True), default=10.0, metavar="SECONDS",
-                        help="timeout of each HTTP request (default 10)")
+                        help="timeout of each HTTP request (default 10); the run ends by deadline + timeout")
+    token = parser.add_mutually_exclusive_group()
+    token.add_argument("--token-env", metavar="NAME",
+                       help="environment variable holding the bearer token for routes with auth.required")
+    token.add_argument("--token-file", metavar="PATH", help="file holding that bearer token")
+    restricted = parser.add_mutually_exclusive_group()
+    restricted.add_argument("--restricted-token-env", metavar="NAME",
+                            help="environment variable holding a valid token in none of the plan's groups: "
+                                 "group-restricted tools must be neither listed nor callable for it")
+    restricted.add_argument("--restricted-token-file", metavar="PATH", help="file holding that restricted token")
     return parser
+
+
+def _credentials(args: argparse.Namespace, routes: list[RoutePlan]) -> Credentials:
+    """The tokens named on the command line; a plan that requires auth needs --token-env/--token-file."""
+    token = (token_from_env(args.token_env, "--token-env") if args.token_env
+             else token_from_file(args.token_file, "--token-file") if args.token_file else None)
+    restricted = (token_from_env(args.restricted_token_env, "--restricted-token-env") if args.restricted_token_env
+                  else token_from_file(args.restricted_token_file, "--restricted-token-file")
+                  if args.restricted_token_file else None)
+    needing = [route.name for route in routes if route.auth_required]
+    if needing and token is None:
+        raise CredentialError(f"route(s) {', '.join(needing)} require authentication (auth.required in the plan): "
+                              "pass --token-env NAME or --token-file PATH")
+    if token is not None and token == restricted:
+        raise CredentialError("the restricted token is the same as the verifier's token")
+    return Credentials(token=token, restricted_token=restricted)
 
 
 def _load(args: argparse.Namespace) -> list[RoutePlan]:
@@ -78,12 +107,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         url = gateway_url(args.gateway_url)
         routes = _load(args)
-    except (ConfigError, PlanError) as exc:
+        credentials = _credentials(args, routes)
+    except (ConfigError, PlanError, CredentialError) as exc:
         print(f"verify: error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     started = time.monotonic()
-    results = verify_routes(routes, url, deadline=args.deadline, timeout=args.timeout,
-                            progress=lambda line: print(line, file=sys.stderr, flush=True))
+    results = verify_routes(routes, url, deadline=args.deadline, timeout=args.timeout, credentials=credentials,
+                            progress=lambda line: print(credentials.redact(line), file=sys.stderr, flush=True))
     elapsed = time.monotonic() - started
-    sys.stdout.write(render_json(results, url, elapsed) if args.json else render_table(results, elapsed))
+    report = render_json(results, url, elapsed) if args.json else render_table(results, elapsed)
+    sys.stdout.write(credentials.redact(report))
+    sys.stdout.flush()
     return EXIT_PASSED if all(result.passed for result in results) else EXIT_FAILED

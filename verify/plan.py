@@ -13,6 +13,16 @@ still run). `toolsMatch` is `exact` (default: the listed tools are exactly `expe
 (extra listed tools are allowed). `targets` is present only when the route prefixes tool names (an aggregated
 route): every name in expectedTools, deniedTools and probe.tool is then `<target>_<tool>` with a listed target.
 
+Authentication (issue 12; shared contract in the project's helper notes), all optional:
+- `auth: {"required": true, "resourceMetadata": false}`: an anonymous request must get 401, the verifier's
+  token must be accepted; `resourceMetadata` true: the 401 carries `WWW-Authenticate: Bearer
+  resource_metadata="..."` (agentgateway's `jwtAuthentication.mcp`). Absent: anonymous access is expected.
+- `allowedGroups: ["mcp-github"]`: only callers in one of these groups may use the route's tools.
+- `toolGroups: {"create_issue": ["mcp-writers"]}`: these tools (client-visible names, from expectedTools or
+  deniedTools) are visible and callable only for callers in one of the groups.
+- `groupsClaim: "groups"`: the JWT claim holding the caller's groups (informational for the verifier).
+Group rules need `auth.required`.
+
 Every problem raises PlanError with a message that names the entry and the key.
 """
 from __future__ import annotations
@@ -26,10 +36,9 @@ from pathlib import Path
 from verify.tool_names import DELIMITER, split_prefixed
 
 REQUIRED_KEYS = ("name", "path", "expectedTools")
-# Authentication keys (shared contract of issue 12; their checks are the verifier's, verify/ owns the parsing):
-# accepted here so that a plan of an authenticated stack loads.
-AUTH_KEYS = ("auth", "allowedGroups", "toolGroups", "groupsClaim")
-OPTIONAL_KEYS = ("deniedTools", "probe", "toolsMatch", "targets") + AUTH_KEYS
+OPTIONAL_KEYS = ("deniedTools", "probe", "toolsMatch", "targets", "auth", "allowedGroups", "toolGroups",
+                 "groupsClaim")
+AUTH_KEYS = ("required", "resourceMetadata")  # the keys of an entry's `auth` object
 TOOLS_MATCH = ("exact", "atLeast")
 # agentgateway's MCP target names (a Gateway API SectionName): lower case, '-', '.'; never the '_' delimiter
 TARGET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -52,11 +61,28 @@ class RoutePlan:
     denied_tools: tuple[str, ...] = ()
     tools_match: str = "exact"
     targets: tuple[str, ...] = ()
+    auth_required: bool = False
+    resource_metadata: bool = False
+    allowed_groups: tuple[str, ...] = ()
+    tool_groups: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (tool, groups) in plan order
+    groups_claim: str | None = None
 
     @property
     def prefixed(self) -> bool:
         """True when the route shows tools as `<target>_<tool>` (an aggregated route)."""
         return bool(self.targets)
+
+    @property
+    def group_restricted(self) -> bool:
+        """True when some tools of the route are reserved to callers in certain groups."""
+        return bool(self.allowed_groups or self.tool_groups)
+
+    def restricted_tools(self) -> tuple[str, ...]:
+        """Tools a caller in none of the plan's groups must neither see nor call (every tool of the route when it
+        has allowedGroups, else the toolGroups tools)."""
+        if self.allowed_groups:
+            return tuple(dict.fromkeys(self.expected_tools + self.denied_tools))
+        return tuple(tool for tool, _ in self.tool_groups)
 
 
 def _string_list(entry: str, key: str, value: object) -> tuple[str, ...]:
@@ -96,10 +122,58 @@ def _route(index: int, raw: object) -> RoutePlan:
     if tools_match not in TOOLS_MATCH:
         raise PlanError(f"{entry}: 'toolsMatch' must be one of {', '.join(TOOLS_MATCH)}, got {tools_match!r}")
     targets = _targets(entry, raw["targets"]) if "targets" in raw else ()
+    auth_required, resource_metadata = _auth(entry, raw.get("auth"))
+    allowed_groups = _string_list(entry, "allowedGroups", raw.get("allowedGroups", []))
+    tool_groups = _tool_groups(entry, raw.get("toolGroups", {}), expected + denied)
+    groups_claim = raw.get("groupsClaim")
+    if groups_claim is not None and (not isinstance(groups_claim, str) or not groups_claim.strip()):
+        raise PlanError(f"{entry}: 'groupsClaim' must be a non-empty string, got {groups_claim!r}")
+    if (allowed_groups or tool_groups) and not auth_required:
+        raise PlanError(f"{entry}: 'allowedGroups'/'toolGroups' need 'auth': {{'required': true}} (groups come from "
+                        "the caller's token)")
     if targets:  # probe.tool is one of expectedTools, so it is checked with them
         _check_prefixed(entry, targets, (("expectedTools", expected), ("deniedTools", denied)))
     return RoutePlan(name=name, path=path, expected_tools=expected, probe_tool=probe_tool,
-                     probe_arguments=arguments, denied_tools=denied, tools_match=tools_match, targets=targets)
+                     probe_arguments=arguments, denied_tools=denied, tools_match=tools_match, targets=targets,
+                     auth_required=auth_required, resource_metadata=resource_metadata,
+                     allowed_groups=allowed_groups, tool_groups=tool_groups, groups_claim=groups_claim)
+
+
+def _auth(entry: str, auth: object) -> tuple[bool, bool]:
+    """(required, resourceMetadata) of the entry's `auth` object; (False, False) when it has none."""
+    if auth is None:
+        return False, False
+    if not isinstance(auth, dict):
+        raise PlanError(f"{entry}: 'auth' must be an object, got {auth!r}")
+    unknown = sorted(set(auth) - set(AUTH_KEYS))
+    if unknown:
+        raise PlanError(f"{entry}: unknown key(s) {', '.join(map(repr, unknown))} in 'auth' "
+                        f"(allowed: {', '.join(AUTH_KEYS)})")
+    for key in AUTH_KEYS:
+        if key in auth and not isinstance(auth[key], bool):
+            raise PlanError(f"{entry}: 'auth.{key}' must be true or false, got {auth[key]!r}")
+    if "required" not in auth:
+        raise PlanError(f"{entry}: 'auth' must have 'required' (true or false)")
+    required, metadata = auth["required"], auth.get("resourceMetadata", False)
+    if metadata and not required:
+        raise PlanError(f"{entry}: 'auth.resourceMetadata' true needs 'auth.required' true")
+    return required, metadata
+
+
+def _tool_groups(entry: str, value: object, tools: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`toolGroups` as ((tool, groups), ...); every tool must be one the plan names, every group list non-empty."""
+    if not isinstance(value, dict):
+        raise PlanError(f"{entry}: 'toolGroups' must be an object of tool name -> list of groups, got {value!r}")
+    pairs = []
+    for tool, groups in value.items():
+        if tool not in tools:
+            raise PlanError(f"{entry}: 'toolGroups' names {tool!r}, which is in neither 'expectedTools' nor "
+                            "'deniedTools'")
+        listed_groups = _string_list(entry, f"toolGroups.{tool}", groups)
+        if not listed_groups:
+            raise PlanError(f"{entry}: 'toolGroups.{tool}' must list at least one group")
+        pairs.append((tool, listed_groups))
+    return tuple(pairs)
 
 
 def _probe(entry: str, probe: object, expected: tuple[str, ...]) -> tuple[str | None, dict]:

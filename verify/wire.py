@@ -39,8 +39,11 @@ def is_response_to(message: object, request_id: object) -> bool:
 
     Ids are compared as strings because gateways may re-encode them.
     """
-    return (isinstance(message, dict) and ("result" in message or "error" in message)
-            and str(message.get("id")) == str(request_id))
+    if not isinstance(message, dict) or not ("result" in message or "error" in message):
+        return False
+    message_id = message.get("id")
+    return isinstance(message_id, (int, str)) and not isinstance(message_id, bool) and \
+        str(message_id) == str(request_id)
 
 
 def response_from_sse(lines: Iterable[str], request_id: object) -> dict:
@@ -48,7 +51,7 @@ def response_from_sse(lines: Iterable[str], request_id: object) -> dict:
     for payload in sse_data(lines):
         try:
             message = json.loads(payload)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser's stack
             raise ReplyFormatError(f"SSE event data is not JSON: {payload[:120]!r}") from None
         if is_response_to(message, request_id):
             return message
@@ -59,7 +62,7 @@ def response_from_json(text: str, request_id: object) -> dict:
     """Parse a plain JSON body; it must be the single JSON-RPC response to `request_id`."""
     try:
         message = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ReplyFormatError(f"body is not JSON: {text[:120]!r}") from None
     if not is_response_to(message, request_id):
         raise ReplyFormatError(f"body is not a JSON-RPC response to request id {request_id}: {text[:120]!r}")

@@ -1,0 +1,112 @@
+"""Checks of a route the plan marks `auth.required`: anonymous callers are refused, restricted ones see less.
+
+What agentgateway v1.4.1 answers (crates/agentgateway/src/proxy/mod.rs, mcp/auth.rs; research note
+agentgateway-auth.md §2): a request without a valid token gets HTTP 401. With plain `jwtAuthentication` there
+is no WWW-Authenticate header; with its `mcp` block the 401 carries exactly
+`WWW-Authenticate: Bearer resource_metadata="<base>/.well-known/oauth-protected-resource<request path>"`.
+Tools that `backend.mcp.authorization` rules keep from a caller are left out of tools/list and a call gets
+HTTP 400 with JSON-RPC -32602 "Unknown tool".
+"""
+from __future__ import annotations
+
+import re
+
+from verify.mcp_client import HttpStatusError, JsonRpcError, McpError, McpHttpClient
+from verify.plan import RoutePlan
+from verify.results import Problem, RouteResult
+from verify.tool_names import listed, visible_name
+
+WELL_KNOWN = "/.well-known/oauth-protected-resource"
+
+
+def result_text(result: dict) -> str:
+    """The text blocks of a CallToolResult, whitespace-collapsed, ASCII-escaped, at most 200 characters."""
+    content = result.get("content")
+    blocks = content if isinstance(content, list) else []
+    texts = [block["text"] for block in blocks if isinstance(block, dict) and isinstance(block.get("text"), str)]
+    return ascii(" ".join(" ".join(texts).split())[:200])[1:-1] or "no message"
+
+
+def call_refusal(client: McpHttpClient, tool: str) -> str | None:
+    """Call `tool` (by its visible name) with no arguments; None if the call was refused (HTTP 4xx or a JSON-RPC
+    error), else what happened instead (the tool ran, or the server answered without refusing)."""
+    try:
+        result = client.call_tool(visible_name(tool), {})
+    except JsonRpcError:
+        return None
+    except HttpStatusError as exc:
+        return None if 400 <= exc.status < 500 else f"the call was not refused: {exc}"
+    except McpError as exc:
+        return f"the call was not refused: {exc}"
+    answer = f"the server answered: {result_text(result)}" if result.get("isError") else "it ran"
+    return f"the call was not refused; {answer}"
+
+
+def www_authenticate_pattern(path: str) -> re.Pattern:
+    """The exact header agentgateway sends for a 401 on `path` when the OAuth metadata (`mcp`) block is set."""
+    return re.compile(r'Bearer resource_metadata="https?://[^"\s]+' + re.escape(WELL_KNOWN + path) + '"')
+
+
+def anonymous_problems(url: str, route: RoutePlan, timeout: float, stop_at: float | None) -> list[Problem]:
+    """An `initialize` without a token must get HTTP 401, with the WWW-Authenticate header exactly when the plan
+    says the route serves OAuth protected-resource metadata."""
+    try:
+        with McpHttpClient(url, timeout=timeout, stop_at=stop_at) as anonymous:
+            anonymous.initialize()
+    except HttpStatusError as exc:
+        if exc.status != 401:
+            return [Problem("anonymous_not_refused", f"anonymous initialize got HTTP {exc.status}, not 401")]
+        return _www_authenticate_problems(route, exc.www_authenticate)
+    except JsonRpcError as exc:
+        return [Problem("anonymous_not_refused", f"anonymous initialize got a JSON-RPC error {exc.code} with "
+                                                 f"HTTP {exc.http_status}, not HTTP 401")]
+    return [Problem("anonymous_accepted", "anonymous initialize was accepted; the plan says the route requires "
+                                          "authentication")]
+
+
+def _www_authenticate_problems(route: RoutePlan, header: str | None) -> list[Problem]:
+    shown = ascii(header)[:200] if header is not None else "none"
+    if route.resource_metadata:
+        if header is None or not www_authenticate_pattern(route.path).fullmatch(header.strip()):
+            return [Problem("www_authenticate", f"401 without the expected WWW-Authenticate: Bearer "
+                                                f'resource_metadata=".../{WELL_KNOWN.lstrip("/")}{route.path}" '
+                                                f"(got {shown})")]
+    elif header is not None and "resource_metadata" in header:
+        return [Problem("www_authenticate", f"401 advertises OAuth metadata ({shown}) but the plan says the route "
+                                            "has none (auth.resourceMetadata false)")]
+    return []
+
+
+def restricted_problems(result: RouteResult, route: RoutePlan, timeout: float, stop_at: float | None,
+                        token: str | None) -> list[Problem]:
+    """With the restricted token (in none of the plan's groups): every group-restricted tool is neither listed
+    nor callable, and the route's other tools are still listed (so the token itself was accepted)."""
+    if not route.group_restricted:
+        return []
+    if token is None:
+        result.notes.append("group rules not checked: no --restricted-token-env/--restricted-token-file")
+        return []
+    restricted = route.restricted_tools()
+    try:
+        with McpHttpClient(result.url, timeout=timeout, stop_at=stop_at, token=token) as client:
+            client.initialize()
+            seen = [tool["name"] for tool in client.list_tools()]
+            problems = [Problem("restricted_tool_listed", f"restricted token: group-restricted tool listed: {tool}")
+                        for tool in restricted if listed(tool, seen)]
+            for tool in restricted:
+                if not listed(tool, seen) and (answer := call_refusal(client, tool)) is not None:
+                    problems.append(Problem("restricted_tool_callable",
+                                            f"restricted token: group-restricted tool callable: {tool} ({answer})"))
+    except HttpStatusError as exc:
+        if exc.status == 403 and route.allowed_groups:
+            return []  # refused outright (a traffic-level authorization rule): nothing listed, nothing callable
+        return [Problem("restricted_token_rejected", f"restricted token: {exc.method} got HTTP {exc.status} (it "
+                                                     "must be a valid token in none of the plan's groups)")]
+    except McpError as exc:
+        return [Problem("restricted_check_failed", f"restricted token: {exc}")]
+    open_tools = [tool for tool in route.expected_tools if tool not in restricted]
+    missing = [tool for tool in open_tools if not listed(tool, seen)]
+    if missing:
+        problems.append(Problem("restricted_tools_missing", f"restricted token: tools open to every caller not "
+                                                            f"listed: {', '.join(missing)}"))
+    return problems
