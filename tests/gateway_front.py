@@ -16,6 +16,12 @@ Like agentgateway (research: agentgateway.md §2 and §5), the front is a full M
   targets are skipped for that session.
 A `FrontRoute` is a route with one target (so names pass through), as a per-server path of the gateway is.
 
+Caller authentication and claim-based tool access (tests/gateway_front_auth.py, as agentgateway v1.4.1): the
+front takes a `traffic.jwtAuthentication` spec for every route (a Gateway-targeted policy) and a route may carry
+its own (an HTTPRoute-targeted one, which replaces the Gateway's); each route carries the
+`backend.mcp.authorization` specs of the policies on its backend, which combine. Paths that match no route get
+404 without authentication, as upstream's PostRouting policies do.
+
     with GatewayFront([FrontRoute("/mcp/github", github.url, denied_tools=("delete_repo",)),
                        AggregateRoute("/mcp", (Target("github", github.url, ("delete_repo",)),
                                                Target("slack", slack.url)), failure_mode="FailOpen")]) as front:
@@ -40,6 +46,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tests.gateway_front_auth import JwtAuthentication, RuleSet, authorized
+from tests.gateway_front_auth_layer import JwtFront
 from tests.gateway_front_upstream import UpstreamFailed, UpstreamSessions
 
 START_TIMEOUT = 30.0
@@ -79,6 +87,8 @@ class AggregateRoute:
     prefix_mode: str = "Conditional"
     failure_mode: str = "FailClosed"
     page_size: int | None = None
+    authorization: tuple[dict, ...] = ()  # backend.mcp.authorization of each policy on the backend
+    jwt_authentication: dict | None = None  # a route-level traffic.jwtAuthentication (replaces the Gateway's)
 
     def __post_init__(self) -> None:
         names = [target.name for target in self.targets]
@@ -103,12 +113,15 @@ class FrontRoute:
     upstream_url: str
     denied_tools: tuple[str, ...] = ()
     page_size: int | None = None
+    authorization: tuple[dict, ...] = ()
+    jwt_authentication: dict | None = None
 
     def as_aggregate(self) -> AggregateRoute:
         """The same route as a one-target route (names pass through unprefixed) named after the last path part."""
         name = self.path.rstrip("/").rsplit("/", 1)[-1].replace(DELIMITER, "-") or "upstream"
         return AggregateRoute(self.path, (Target(name, self.upstream_url, tuple(self.denied_tools)),),
-                              page_size=self.page_size)
+                              page_size=self.page_size, authorization=self.authorization,
+                              jwt_authentication=self.jwt_authentication)
 
 
 class UnknownTool(Exception):
@@ -137,34 +150,41 @@ class ToolCatalog:
     def __init__(self, route: AggregateRoute):
         self.route = route
         self.targets = {target.name: target for target in route.targets}
+        self.rule_sets = [RuleSet.from_spec(spec) for spec in route.authorization]
 
-    async def visible_tools(self, upstream: UpstreamSessions) -> list[dict]:
-        """Every connected target's tools minus its denied ones, renamed per prefixMode."""
+    def _allowed(self, target: Target, tool: str, claims: dict | None) -> bool:
+        return tool not in target.denied_tools and authorized(self.rule_sets, tool, target.name, claims)
+
+    async def visible_tools(self, upstream: UpstreamSessions, claims: dict | None = None) -> list[dict]:
+        """Every connected target's tools minus its denied ones and those the caller's claims may not use,
+        renamed per prefixMode."""
         tools, seen = [], set()
         for target, tool in await self._all_tools(upstream):
             name = f"{target.name}{DELIMITER}{tool.name}" if self.route.prefixed else tool.name
-            if tool.name in target.denied_tools + target.hidden_tools or name in seen:  # Never: first target wins
-                continue
+            if not self._allowed(target, tool.name, claims) or tool.name in target.hidden_tools or name in seen:
+                continue  # Never: the first target wins
             seen.add(name)
             tools.append({**_dump(tool), "name": name})
         return tools
 
-    async def resolve(self, upstream: UpstreamSessions, name: str) -> tuple[str, str]:
+    async def resolve(self, upstream: UpstreamSessions, name: str, claims: dict | None = None) -> tuple[str, str]:
         """(target name, upstream tool name) for a visible tool name; UnknownTool if the client cannot see it."""
         if self.route.prefixed:
             target_name, _, tool = name.partition(DELIMITER)
             target = self.targets.get(target_name)
-            if target is None or not tool or target_name not in upstream.connected or tool in target.denied_tools:
+            if target is None or not tool or target_name not in upstream.connected or \
+                    not self._allowed(target, tool, claims):
                 raise UnknownTool(name)
             return target_name, tool
         owners = [target for target, listed in await self._all_tools(upstream) if listed.name == name]
-        allowed = [target for target in owners if name not in target.denied_tools]
+        allowed = [target for target in owners if self._allowed(target, name, claims)]
         if allowed:
             return allowed[0].name, name
         if owners:
             raise UnknownTool(name)
-        if len(self.targets) == 1 and upstream.connected:  # pass through; the upstream answers for unknown names
-            return upstream.connected[0], name
+        only = self.targets.get(upstream.connected[0]) if len(self.targets) == 1 and upstream.connected else None
+        if only is not None and self._allowed(only, name, claims):  # pass through; the upstream answers unknown names
+            return only.name, name
         raise UnknownTool(name)
 
     async def _all_tools(self, upstream: UpstreamSessions) -> list[tuple[Target, types.Tool]]:
@@ -191,6 +211,7 @@ class RouteEndpoint:
         self.route = route
         self.catalog = ToolCatalog(route)
         self.sessions: dict[str, UpstreamSessions] = {}
+        self.seen_authorization: list[str | None] = []  # the Authorization header each MCP request still had
 
     async def close_all(self) -> None:
         """Close every client session's upstream sessions (front shutdown)."""
@@ -200,6 +221,7 @@ class RouteEndpoint:
 
     async def handle(self, request: Request) -> Response:
         """Answer one HTTP request to the route path."""
+        self.seen_authorization.append(request.headers.get("authorization"))
         if request.method == "DELETE":
             upstream = self.sessions.pop(request.headers.get("mcp-session-id", ""), None)
             if upstream is None:
@@ -230,7 +252,7 @@ class RouteEndpoint:
             return _json(_error(message.get("id"), types.INVALID_REQUEST, "Session not found"), 404)
         if "id" not in message:  # a notification (or a client response): accepted
             return Response(status_code=202)
-        return await self._request(upstream, message)
+        return await self._request(upstream, message, getattr(request.state, "jwt_claims", None))
 
     async def _initialize(self, message: dict) -> Response:
         upstream = UpstreamSessions(self.route.targets)
@@ -246,17 +268,17 @@ class RouteEndpoint:
         return _sse({"jsonrpc": "2.0", "id": message.get("id"), "result": result},
                     headers={"Mcp-Session-Id": session_id})
 
-    async def _request(self, upstream: UpstreamSessions, message: dict) -> Response:
+    async def _request(self, upstream: UpstreamSessions, message: dict, claims: dict | None) -> Response:
         request_id, method = message["id"], message.get("method")
         params = message.get("params") if isinstance(message.get("params"), dict) else {}
         try:
             if method == "ping":
                 result = {}
             elif method == "tools/list":
-                result = self._page(await self.catalog.visible_tools(upstream), params.get("cursor"))
+                result = self._page(await self.catalog.visible_tools(upstream, claims), params.get("cursor"))
             elif method == "tools/call":
                 name = str(params.get("name", ""))
-                target, tool = await self.catalog.resolve(upstream, name)
+                target, tool = await self.catalog.resolve(upstream, name, claims)
                 result = _dump(await upstream.call_tool(target, tool, params.get("arguments") or {}))
             else:
                 return _sse(_error(request_id, types.METHOD_NOT_FOUND, f"Method not found: {method}"))
@@ -282,8 +304,10 @@ class InvalidCursor(Exception):
     """A tools/list cursor this front did not issue (-32602)."""
 
 
-def build_app(routes: list[FrontRoute | AggregateRoute]) -> Starlette:
-    """One Starlette app: an MCP endpoint per route path; anything else is 404."""
+def build_app(routes: list[FrontRoute | AggregateRoute], jwt_authentication: dict | None = None) -> JwtFront:
+    """One Starlette app: an MCP endpoint per route path; anything else is 404; behind the JWT layer.
+
+    `jwt_authentication` is a Gateway-level `traffic.jwtAuthentication` spec (None: no authentication)."""
     endpoints = [RouteEndpoint(route.as_aggregate() if isinstance(route, FrontRoute) else route) for route in routes]
 
     @contextlib.asynccontextmanager
@@ -294,20 +318,28 @@ def build_app(routes: list[FrontRoute | AggregateRoute]) -> Starlette:
             for endpoint in endpoints:
                 await endpoint.close_all()
 
-    return Starlette(routes=[Route(endpoint.route.path, endpoint=endpoint.handle, methods=["GET", "POST", "DELETE"])
-                             for endpoint in endpoints], lifespan=lifespan)
+    app = Starlette(routes=[Route(endpoint.route.path, endpoint=endpoint.handle, methods=["GET", "POST", "DELETE"])
+                            for endpoint in endpoints], lifespan=lifespan)
+    route_auth = {endpoint.route.path: JwtAuthentication.from_spec(endpoint.route.jwt_authentication)
+                  for endpoint in endpoints if endpoint.route.jwt_authentication is not None}
+    gateway_auth = JwtAuthentication.from_spec(jwt_authentication) if jwt_authentication is not None else None
+    front = JwtFront(app, gateway_auth, route_auth)
+    front.route_paths = {endpoint.route.path for endpoint in endpoints}
+    front.endpoints = {endpoint.route.path: endpoint for endpoint in endpoints}
+    return front
 
 
 class GatewayFront:
     """Runs `build_app(routes)` with uvicorn in a background thread on a free 127.0.0.1 port."""
 
-    def __init__(self, routes: list[FrontRoute | AggregateRoute]):
+    def __init__(self, routes: list[FrontRoute | AggregateRoute], jwt_authentication: dict | None = None):
         self.routes = routes
+        self.app = build_app(routes, jwt_authentication)
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", 0))  # the OS picks the port; uvicorn serves this very socket
         self.port = self._socket.getsockname()[1]
-        config = uvicorn.Config(build_app(routes), log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name=f"gateway-front-{self.port}", daemon=True)
         self._error: BaseException | None = None
@@ -315,6 +347,10 @@ class GatewayFront:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def seen_authorization(self, path: str) -> list[str | None]:
+        """The Authorization header of each request that reached the MCP layer of route `path`."""
+        return self.app.endpoints[path].seen_authorization
 
     def _run(self) -> None:
         try:
