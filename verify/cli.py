@@ -53,10 +53,23 @@ def _seconds(name: str, minimum: float, strict: bool) -> Callable[[str], float]:
     return parse
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that never echoes stray command-line values (someone may paste a token there by mistake)."""
+
+    def parse_args(self, args=None, namespace=None):  # noqa: ANN001 - argparse's signature
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            options = [extra.split("=", 1)[0] for extra in extras if extra.startswith("-")]
+            values = len(extras) - len(options)
+            self.error("unrecognized arguments: " + ", ".join(options + ([f"{values} value(s) (not shown)"]
+                                                                         if values else [])))
+        return parsed
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (argparse itself exits 2 on usage errors)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m verify",
+    parser = _Parser(
+        prog="python -m verify", allow_abbrev=False,
         description="Prove that every route of the gateway answers MCP with the planned tools.",
         epilog="Exit codes: 0 all routes passed, 1 a route failed, 2 usage or configuration error.")
     source = parser.add_mutually_exclusive_group(required=True)

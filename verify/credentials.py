@@ -68,10 +68,11 @@ class Credentials:
                 f"restricted_token={'set' if self.restricted_token else None})")
 
     def redact(self, text: str) -> str:
-        """`text` with every token replaced by [redacted]."""
+        """`text` with every token, and every dot-separated part of one, replaced by [redacted]."""
         for secret in (self.token, self.restricted_token):
             if secret:
-                text = text.replace(secret, REDACTED)
+                for part in [secret] + [part for part in secret.split(".") if len(part) >= 8]:
+                    text = text.replace(part, REDACTED)
         return text
 
 

@@ -115,6 +115,15 @@ class McpHttpClient:
     def __repr__(self) -> str:  # never show the token
         return f"McpHttpClient({self.url!r})"
 
+    def _scrub(self, text: str) -> str:
+        """Reply text with our token (or any of its dot-separated parts) replaced, before it is parsed or quoted:
+        a peer that echoes the Authorization header must not get the token into a message."""
+        if not self._token or not text:
+            return text
+        for secret in [self._token] + [part for part in self._token.split(".") if len(part) >= 8]:
+            text = text.replace(secret, "[redacted]")
+        return text
+
     def _headers(self) -> dict:
         headers = {"Accept": f"{JSON_TYPE}, {SSE_TYPE}", "Content-Type": JSON_TYPE, "Accept-Encoding": "identity",
                    "User-Agent": f"{CLIENT_INFO['name']}/{CLIENT_INFO['version']}"}
@@ -190,7 +199,7 @@ class McpHttpClient:
     def _read_response(self, reply: requests.Response, method: str, request_id: int, end: float) -> dict:
         kind = media_type(reply.headers.get("Content-Type"))
         if not reply.ok:
-            text = read_prefix(reply, end, method, ERROR_BODY_BYTES)
+            text = self._scrub(read_prefix(reply, end, method, ERROR_BODY_BYTES))
             if kind == JSON_TYPE:  # agentgateway: HTTP 400 with a JSON-RPC error body
                 try:
                     message = response_from_json(text, request_id)
@@ -201,13 +210,13 @@ class McpHttpClient:
             raise HttpStatusError(method, reply.status_code, _snippet(text), reply.headers.get("WWW-Authenticate"))
         try:
             if kind == SSE_TYPE:
-                return response_from_sse(lines(reply, end, method), request_id)
+                return response_from_sse((self._scrub(line) for line in lines(reply, end, method)), request_id)
             if kind == JSON_TYPE:
-                return response_from_json(read_text(reply, end, method), request_id)
+                return response_from_json(self._scrub(read_text(reply, end, method)), request_id)
         except ReplyFormatError as exc:
             raise NotMcpReply(f"{method}: {exc}") from None
         raise NotMcpReply(f"{method}: content type {kind[:60] or 'missing'!r} is neither JSON nor SSE: "
-                          f"{_snippet(read_prefix(reply, end, method, ERROR_BODY_BYTES))!r}")
+                          f"{_snippet(self._scrub(read_prefix(reply, end, method, ERROR_BODY_BYTES)))!r}")
 
     def notify(self, method: str, params: dict | None = None) -> None:
         """Send a JSON-RPC notification; any 2xx (202 per spec) is accepted."""
@@ -217,8 +226,8 @@ class McpHttpClient:
         reply, end = self._send("POST", body, method)
         try:
             if not reply.ok:
-                raise HttpStatusError(method, reply.status_code, _snippet(read_prefix(reply, end, method,
-                                                                                      ERROR_BODY_BYTES)))
+                raise HttpStatusError(method, reply.status_code,
+                                      _snippet(self._scrub(read_prefix(reply, end, method, ERROR_BODY_BYTES))))
         except ReadDeadline as exc:
             raise DeadlineReached(str(exc)) from None
         except ReadFailed as exc:
