@@ -9,6 +9,12 @@
 # port, stopped again on exit. Then it runs `python -m verify --stack STACK --gateway-url URL`.
 # Exit code: that of the verifier (0 pass, 1 a route failed, 2 usage/config error); 2 if the gateway cannot
 # be found or reached for port-forwarding.
+#
+# Bearer tokens (stacks whose plan marks routes `auth.required`) come from the environment, never from the
+# command line: MCP_VERIFY_TOKEN (a token with every group the plan names) is passed as
+# `--token-env MCP_VERIFY_TOKEN`, MCP_VERIFY_RESTRICTED_TOKEN (a valid token in none of those groups) as
+# `--restricted-token-env MCP_VERIFY_RESTRICTED_TOKEN`. Unset or empty: the option is left out (the verifier
+# then exits 2 if the plan needs the token). CI sets both from per-stack environment secrets.
 set -euo pipefail
 
 PORT_FORWARD_WAIT_SECONDS=30
@@ -95,6 +101,14 @@ else
   gateway_url="http://127.0.0.1:$local_port"
 fi
 
+token_options=()
+if [[ -n "${MCP_VERIFY_TOKEN:-}" ]]; then
+  token_options+=(--token-env MCP_VERIFY_TOKEN)
+fi
+if [[ -n "${MCP_VERIFY_RESTRICTED_TOKEN:-}" ]]; then
+  token_options+=(--restricted-token-env MCP_VERIFY_RESTRICTED_TOKEN)
+fi
+
 status=0
-"$python" -m verify --stack "$stack" --gateway-url "$gateway_url" "$@" || status=$?
+"$python" -m verify --stack "$stack" --gateway-url "$gateway_url" "${token_options[@]}" "$@" || status=$?
 exit "$status"

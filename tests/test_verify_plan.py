@@ -160,3 +160,42 @@ def test_stack_plan_without_pulumi_says_so(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # an empty directory: no pulumi
     with pytest.raises(PlanError, match="'pulumi' is not on PATH"):
         load_plan_from_stack("dev")
+
+
+# ---------------------------------------------------------------------------------- auth keys (issue 12)
+
+AUTHED = entry(auth={"required": True, "resourceMetadata": True}, allowedGroups=["mcp-github"],
+               toolGroups={"list_issues": ["mcp-writers", "admins"]}, groupsClaim="roles")
+
+
+def test_auth_keys_parse():
+    (route,) = parse_plan([AUTHED])
+    assert route.auth_required and route.resource_metadata and route.groups_claim == "roles"
+    assert route.allowed_groups == ("mcp-github",)
+    assert route.tool_groups == (("list_issues", ("mcp-writers", "admins")),)
+    assert route.restricted_tools() == ("get_repo", "list_issues", "delete_repo")  # allowedGroups: all of them
+    (plain,) = parse_plan([entry(auth={"required": True}, toolGroups={"delete_repo": ["x"]})])
+    assert not plain.resource_metadata and plain.restricted_tools() == ("delete_repo",)
+    (anonymous,) = parse_plan([GOOD])
+    assert not anonymous.auth_required and not anonymous.group_restricted
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"auth": True}, "'auth' must be an object, got True"),
+    ({"auth": {"required": "yes"}}, "'auth.required' must be true or false, got 'yes'"),
+    ({"auth": {"resourceMetadata": True}}, "'auth' must have 'required'"),
+    ({"auth": {"required": False, "resourceMetadata": True}}, "'auth.resourceMetadata' true needs 'auth.required'"),
+    ({"auth": {"required": True, "scopes": []}}, "unknown key(s) 'scopes' in 'auth'"),
+    ({"allowedGroups": "mcp-github"}, "'allowedGroups' must be a list of non-empty strings"),
+    ({"toolGroups": {"nope": ["a"]}}, "'toolGroups' names 'nope', which is in neither"),
+    ({"toolGroups": {"get_repo": []}}, "'toolGroups.get_repo' must list at least one group"),
+    ({"toolGroups": ["get_repo"]}, "'toolGroups' must be an object of tool name -> list of groups"),
+    ({"groupsClaim": ""}, "'groupsClaim' must be a non-empty string"),
+    ({"auth": None, "toolGroups": {"get_repo": ["a"]}}, "need 'auth': {'required': true}"),
+])
+def test_malformed_auth_keys_name_the_entry_and_key(changes, message):
+    data = {**AUTHED, **changes}
+    data = {key: value for key, value in data.items() if value is not None}
+    with pytest.raises(PlanError) as caught:
+        parse_plan([data])
+    assert message in str(caught.value) and "plan entry 0 ('github')" in str(caught.value)

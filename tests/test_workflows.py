@@ -119,7 +119,9 @@ def test_each_stack_deploys_in_its_environment_and_is_verified_after_the_up():
     assert up["with"]["policyPacks"] == "policy"
     after = steps[steps.index(up) + 1:]
     assert [s["run"] for s in after] == ['scripts/verify-stack.sh "$STACK" --deadline 300']
-    assert after[0]["env"] == {"STACK": "${{ inputs.stack }}"}
+    assert after[0]["env"] == {"STACK": "${{ inputs.stack }}",  # the tokens: secrets of the stack's environment
+                               "MCP_VERIFY_TOKEN": "${{ secrets.MCP_VERIFY_TOKEN }}",
+                               "MCP_VERIFY_RESTRICTED_TOKEN": "${{ secrets.MCP_VERIFY_RESTRICTED_TOKEN }}"}
     assert (REPO_ROOT / "scripts" / "verify-stack.sh").is_file()
 
 
