@@ -11,12 +11,16 @@ there):
   passing the upstream's through needs no session table);
 - a 200 JSON reply is sent on as one SSE event (`event: message`, `data: <json>`), as agentgateway does;
   202 and error replies are passed on as they are.
-`--latency-ms` adds a fixed delay before each forwarded request: a stand-in for the network hop between a
+`--latency-ms` adds a fixed delay before each request is handled: a stand-in for the network hop between a
 verifier and a real gateway, so that the verifier's concurrency (not local CPU) decides the wall time.
-One thread per downstream connection (http.server); standard library only.
+`--jwt FILE` (a `traffic.jwtAuthentication` spec as JSON) makes the routes marked `"auth": true` authenticate
+callers as agentgateway does, with the test front's validator (tests/gateway_front_auth.py: JWKS parsed once,
+401 `authentication failure: ...` as text); the credential is never forwarded upstream.
+One thread per downstream connection (http.server); standard library only, except for `--jwt`.
 
-    python bench/passthrough_front.py --routes routes.json [--port 0] [--latency-ms 0]
-    routes.json: [{"path": "/mcp/r0", "upstream": "http://127.0.0.1:8081", "denied": ["delete_repo"]}, ...]
+    python bench/passthrough_front.py --routes routes.json [--port 0] [--latency-ms 0] [--jwt jwt.json]
+    routes.json: [{"path": "/mcp/r0", "upstream": "http://127.0.0.1:8081", "denied": ["delete_repo"],
+                   "auth": false}, ...]
 
 It prints `LISTENING <port>` once it accepts connections, and exits 0 on SIGTERM.
 """
@@ -30,6 +34,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -45,6 +50,7 @@ class Route:
     host: str
     port: int
     denied: frozenset
+    auth: bool = False
 
 
 def load_routes(raw: list[dict]) -> dict[str, Route]:
@@ -54,7 +60,7 @@ def load_routes(raw: list[dict]) -> dict[str, Route]:
         try:
             upstream = urlsplit(entry["upstream"])
             routes[entry["path"]] = Route(entry["path"], upstream.hostname, upstream.port or 80,
-                                          frozenset(entry.get("denied", ())))
+                                          frozenset(entry.get("denied", ())), bool(entry.get("auth", False)))
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"routes[{i}]: needs 'path' and 'upstream' (http://host:port): {exc!r}") from None
     return routes
@@ -82,9 +88,10 @@ class FrontServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
 
-    def __init__(self, address, routes: dict[str, Route], latency: float):
+    def __init__(self, address, routes: dict[str, Route], latency: float, jwt=None):
         self.routes = routes
         self.latency = latency
+        self.jwt = jwt  # tests.gateway_front_auth.JwtAuthentication, or None
         self.local = threading.local()
         super().__init__(address, FrontHandler)
 
@@ -128,12 +135,17 @@ class FrontHandler(BaseHTTPRequestHandler):
         if route is None:
             self._reply(404, b"", {})
             return
+        if self.server.latency:
+            time.sleep(self.server.latency)
+        if route.auth and self.server.jwt is not None:
+            refusal = self._authentication_failure()
+            if refusal is not None:
+                self._reply(401, refusal.encode(), {"Content-Type": "text/plain"})
+                return
         denied = self._denied_call(route, body) if method == "POST" else None
         if denied is not None:
             self._reply(400, unknown_tool(*denied), {"Content-Type": "application/json"})
             return
-        if self.server.latency:
-            time.sleep(self.server.latency)
         status, headers, reply = self._upstream(route, method, body)
         session = {"Mcp-Session-Id": headers["mcp-session-id"]} if "mcp-session-id" in headers else {}
         if status == 200 and headers.get("content-type", "").startswith("application/json"):
@@ -143,6 +155,13 @@ class FrontHandler(BaseHTTPRequestHandler):
         else:
             content_type = {"Content-Type": headers["content-type"]} if "content-type" in headers else {}
             self._reply(status, reply, {**content_type, **session})
+
+    def _authentication_failure(self) -> str | None:
+        """agentgateway's 401 text for this request, or None when the caller is authenticated."""
+        from tests.gateway_front_auth import authenticate
+        headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in self.headers.items()]
+        outcome = authenticate(self.server.jwt, headers)
+        return f"authentication failure: {outcome.error}" if outcome.error else None
 
     def _denied_call(self, route: Route, body: bytes):
         if not route.denied or b'"tools/call"' not in body:
@@ -183,11 +202,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--routes", required=True, help="JSON file: [{path, upstream, denied}]")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: the OS picks; printed)")
-    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added before each forwarded request")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added before each request is handled")
+    parser.add_argument("--jwt", help="JSON file: a traffic.jwtAuthentication spec for the routes with auth: true")
     args = parser.parse_args()
     with open(args.routes, encoding="utf-8") as file:
         routes = load_routes(json.load(file))
-    server = FrontServer(("127.0.0.1", args.port), routes, args.latency_ms / 1000)
+    jwt = None
+    if args.jwt:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        from tests.gateway_front_auth import JwtAuthentication
+        with open(args.jwt, encoding="utf-8") as file:
+            jwt = JwtAuthentication.from_spec(json.load(file))
+    server = FrontServer(("127.0.0.1", args.port), routes, args.latency_ms / 1000, jwt)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
     print(f"LISTENING {server.server_address[1]}", flush=True)
     server.serve_forever(poll_interval=0.1)

@@ -58,11 +58,15 @@ class Run:
 class Front:
     """bench/passthrough_front.py as a process, for one set of routes."""
 
-    def __init__(self, routes: list[dict], latency_ms: float, tmp: Path):
+    def __init__(self, routes: list[dict], latency_ms: float, tmp: Path, jwt: dict | None = None):
         routes_file = tmp / f"routes-{len(routes)}-{latency_ms:g}.json"
         routes_file.write_text(json.dumps(routes))
+        extra = []
+        if jwt is not None:
+            (tmp / "jwt.json").write_text(json.dumps(jwt))
+            extra = ["--jwt", str(tmp / "jwt.json")]
         self.proc = subprocess.Popen([sys.executable, str(FRONT), "--routes", str(routes_file),
-                                      "--latency-ms", str(latency_ms)], stdout=subprocess.PIPE, text=True)
+                                      "--latency-ms", str(latency_ms), *extra], stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()  # blocks until the front listens (or exits)
         if not line.startswith("LISTENING "):
             self.stop()
@@ -85,14 +89,17 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_verifier(front: Front, servers: list[ServerProcess], plan: list[dict], workers: int, tmp: Path) -> Run:
-    """One verifier CLI run (with MAX_WORKERS = `workers`) that must pass."""
+def run_verifier(front: Front, servers: list[ServerProcess], plan: list[dict], workers: int, tmp: Path,
+                 token: str | None = None) -> Run:
+    """One verifier CLI run (with MAX_WORKERS = `workers`) that must pass; `token` goes in via --token-env."""
     plan_file = tmp / f"plan-{len(plan)}.json"
     plan_file.write_text(json.dumps(plan))
+    token_args = ["--token-env", "BENCH_VERIFY_TOKEN"] if token else []
+    env = {**os.environ, "BENCH_VERIFY_TOKEN": token} if token else None
     cpu_before = (children_cpu(), cpu_seconds(front.proc.pid), sum(cpu_seconds(s.proc.pid) for s in servers))
     done = subprocess.run([sys.executable, "-c", VERIFY_WITH_WORKERS, str(workers), "--plan", str(plan_file),
-                           "--gateway-url", front.url, "--deadline", "0", "--json"], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=VERIFY_TIMEOUT)
+                           "--gateway-url", front.url, "--deadline", "0", "--json", *token_args], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=VERIFY_TIMEOUT, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"verifier failed (exit {done.returncode}) for {len(plan)} routes:\n"
                            f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}")

@@ -9,6 +9,7 @@ Whatever a peer answers, a check ends in problems with a reason, never in an exc
 """
 from __future__ import annotations
 
+import threading
 import time
 
 from verify.auth_checks import anonymous_problems, call_refusal, restricted_problems, result_text
@@ -20,6 +21,7 @@ from verify.results import PROBE_FAILED, PROBE_NOT_RUN, PROBE_PASSED, PROBE_SKIP
 from verify.tool_names import ToolDiff, compare_tools, diff_by_target, listed, visible_name
 
 HANDSHAKE = ("initialize", "notifications/initialized")
+AUTH_KINDS = ("anonymous_accepted", "anonymous_not_refused", "www_authenticate")
 
 
 def route_url(gateway_url: str, path: str) -> str:
@@ -148,8 +150,9 @@ def check_route(gateway_url: str, route: RoutePlan, timeout: float = 10.0, stop_
     started = time.monotonic()
     stage = "initialize"
     token = credentials.token if route.auth_required else None
+    anonymous = AnonymousCheck(result.url, route, timeout, stop_at) if route.auth_required else None
     try:
-        problems = anonymous_problems(result.url, route, timeout, stop_at) if route.auth_required else []
+        problems = []
         with McpHttpClient(result.url, timeout=timeout, stop_at=stop_at, token=token) as client:
             client.initialize()
             stage = "tools/list"
@@ -157,7 +160,7 @@ def check_route(gateway_url: str, route: RoutePlan, timeout: float = 10.0, stop_
             problems += (_tool_problems(route, result) + _denied_problems(client, route, result.tools)
                          + _probe_problems(client, route, result))
         problems += restricted_problems(result, route, timeout, stop_at, credentials.restricted_token)
-        result.problems = problems
+        result.problems = (anonymous.problems() if anonymous else []) + problems
     except McpError as exc:
         problem = describe_failure(exc, getattr(exc, "method", stage))
         if route.prefixed and stage == "initialize" and problem.kind != "route_not_found":
@@ -167,8 +170,36 @@ def check_route(gateway_url: str, route: RoutePlan, timeout: float = 10.0, stop_
     except Exception as exc:  # noqa: BLE001 - a reply shape nobody foresaw is a route failure, not a traceback
         result.problems = [Problem("bad_reply", f"{stage}: unexpected reply ({type(exc).__name__}: "
                                                 f"{ascii(str(exc))[1:-1][:200]})")]
+    if anonymous and not anonymous.reported:  # the session failed: keep only what is about authentication
+        result.problems = [p for p in anonymous.problems() if p.kind in AUTH_KINDS] + result.problems
     result.latency_ms = (time.monotonic() - started) * 1000
     return redacted(result, credentials)
+
+
+class AnonymousCheck:
+    """`anonymous_problems` on its own daemon thread, so the extra round trip runs alongside the route's session
+    instead of before it (bench/verifier_auth.py: authenticated routes cost about what anonymous ones do)."""
+
+    def __init__(self, url: str, route: RoutePlan, timeout: float, stop_at: float | None):
+        self._limit = time.monotonic() + timeout if stop_at is None else min(stop_at, time.monotonic() + timeout)
+        self._result: list[Problem] | None = None
+        self.reported = False
+        self._thread = threading.Thread(target=self._run, args=(url, route, timeout, stop_at), daemon=True)
+        self._thread.start()
+
+    def _run(self, url: str, route: RoutePlan, timeout: float, stop_at: float | None) -> None:
+        try:
+            self._result = anonymous_problems(url, route, timeout, stop_at)
+        except Exception as exc:  # noqa: BLE001 - reported as the route's problem, never a traceback
+            self._result = [Problem("bad_reply", f"anonymous initialize: unexpected reply ({type(exc).__name__})")]
+
+    def problems(self) -> list[Problem]:
+        """The check's problems once it is done (waiting at most until its own time is up)."""
+        self.reported = True
+        self._thread.join(max(0.0, self._limit - time.monotonic()) + 0.1)
+        if self._result is None:
+            return [Problem("deadline", "anonymous initialize did not finish in time")]
+        return self._result
 
 
 def redacted(result: RouteResult, credentials: Credentials) -> RouteResult:
