@@ -38,8 +38,12 @@ def report_dict(results: Sequence[RouteResult], gateway_url: str, elapsed: float
     Per route: name, path, url, passed, tools (listed names), latencyMs, attempts, reason, problems[{kind,
     detail}], and (since aggregated routes) toolsMatch, targets ([] unless names are prefixed), missingTools,
     unexpectedTools, extraTools (allowed by atLeast), targetsDown, probe (passed | failed | skipped: the plan
-    has none | not_run) and notes. Problem kinds: unreachable, not_mcp, route_not_found, session_rejected,
-    server_error, mcp_error, tools_mismatch, target_down, denied_tool_listed, denied_tool_callable, probe_failed.
+    has none | not_run) and notes. Problem kinds: unreachable, deadline, redirected, reply_too_large, not_mcp,
+    bad_reply, route_not_found, session_rejected, server_error, mcp_error, tools_mismatch, target_down,
+    denied_tool_listed, denied_tool_callable, probe_failed; for routes with auth.required also
+    anonymous_accepted, anonymous_not_refused, anonymous_check_failed, www_authenticate, token_rejected,
+    restricted_tool_listed, restricted_tool_callable, restricted_tools_missing, restricted_token_rejected,
+    restricted_check_failed.
     """
     return {
         "gatewayUrl": gateway_url,
