@@ -54,6 +54,7 @@ FAMILY_ALGS = {"RSA": ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512"), "E
                "OKP": ("EdDSA",)}
 MCP_401_BODY = b'{"error":"unauthorized","error_description":"JWT token required"}'
 ACTIONS = ("Allow", "Deny", "Require")
+VERIFIED_CACHE_SIZE = 1024
 
 
 class AuthConfigError(ValueError):
@@ -118,6 +119,9 @@ class JwtAuthentication:
     mode: str
     providers: tuple[Provider, ...]
     mcp: dict | None = None
+    # token -> (claims, provider) once its header, key and signature passed; the time-dependent claim checks
+    # still run on every request, so a cached token is accepted exactly when upstream would accept it.
+    _verified: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_spec(cls, spec: dict) -> "JwtAuthentication":
@@ -162,6 +166,10 @@ class JwtAuthentication:
         The compact form is split and base64url-decoded here and the signature checked with PyJWT's algorithm
         objects (PyJWT's own decode re-checks every character in Python and costs ~0.5 ms per token, which would
         make this test peer, not the verifier, the bottleneck of bench/verifier_auth.py)."""
+        cached = self._verified.get(token)
+        if cached is not None:
+            _check_claims(cached[0], cached[1], time.time() if now is None else now)
+            return dict(cached[0])
         parts = token.split(".")
         if len(parts) != 3:
             raise TokenError("the token header is malformed: not three dot-separated parts")
@@ -179,7 +187,10 @@ class JwtAuthentication:
             raise TokenError("the token is invalid or malformed: InvalidSignature")
         claims = _json_segment(parts[1], "the token is invalid or malformed")
         _check_claims(claims, provider, time.time() if now is None else now)
-        return claims
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = (claims, provider)
+        return dict(claims)
 
 
 _ALGORITHMS = get_default_algorithms()

@@ -174,3 +174,12 @@ def test_require_rules_must_all_match():
 def test_target_is_part_of_the_cel_context():
     allow = [rules("Allow", 'mcp.tool.target == "slack"')]
     assert authorized(allow, "post_message", "slack", None) and not authorized(allow, "get_repo", "github", None)
+
+
+def test_a_cached_token_is_still_refused_once_it_expires():
+    """The front caches signature checks per token; exp is checked on every request, as upstream checks it."""
+    strict = config()
+    token = RSA.mint(claims(lifetime=10))
+    assert strict.validate(token)["sub"] == "verifier"
+    with pytest.raises(Exception, match="ExpiredSignature"):
+        strict.validate(token, now=time.time() + 10 + 61)

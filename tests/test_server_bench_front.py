@@ -70,3 +70,34 @@ def test_front_relays_a_session_as_sse_and_applies_the_deny_list(front):
 def test_front_answers_404_for_unknown_paths_and_405_for_get(front):
     assert requests.post(f"{front}/mcp/nope", headers=ACCEPT, json={}, timeout=20).status_code == 404
     assert requests.get(f"{front}/mcp/gh", timeout=20).status_code == 405
+
+
+def test_front_with_jwt_refuses_anonymous_callers_on_auth_routes_only(tmp_path):
+    """`--jwt`: routes marked auth answer 401 as agentgateway does (the verifier auth benchmark relies on it)."""
+    from tests.jwt_tokens import AUDIENCE, ISSUER, SigningKey, claims, jwt_spec, provider
+    key = SigningKey.rsa()
+    upstream = start_server("fetch", env={"MCP_SESSION_KEY": KEY}, tmp_dir=tmp_path)
+    routes, jwt = tmp_path / "routes.json", tmp_path / "jwt.json"
+    routes.write_text(json.dumps([{"path": "/mcp/open", "upstream": upstream.base_url},
+                                  {"path": "/mcp/auth", "upstream": upstream.base_url, "auth": True}]))
+    jwt.write_text(json.dumps(jwt_spec("Strict", [provider(ISSUER, [AUDIENCE], key)])))
+    proc = subprocess.Popen([sys.executable, str(REPO_ROOT / "bench" / "passthrough_front.py"), "--routes",
+                             str(routes), "--jwt", str(jwt)], stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("LISTENING "), line
+        base = f"http://127.0.0.1:{int(line.split()[1])}"
+        body = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                           "clientInfo": {"name": "t", "version": "0"}}}
+        anonymous = requests.post(f"{base}/mcp/auth", headers=ACCEPT, json=body, timeout=20)
+        assert anonymous.status_code == 401 and anonymous.text == "authentication failure: no bearer token found"
+        authorized = requests.post(f"{base}/mcp/auth", json=body, timeout=20,
+                                   headers={**ACCEPT, "Authorization": f"Bearer {key.mint(claims())}"})
+        assert sse_message(authorized)["result"]["serverInfo"]["name"] == "fetch"
+        assert sse_message(requests.post(f"{base}/mcp/open", headers=ACCEPT, json=body, timeout=20))["result"]
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=20) == 0
+        proc.stdout.close()
+        upstream.stop()

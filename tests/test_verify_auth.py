@@ -5,6 +5,7 @@ Shared front (Gateway-level Strict jwtAuthentication, fresh RSA + EC keys):
   /mcp/slack   every tool reserved to group mcp-slack (allowedGroups)
   /mcp/meta    github again, with its own route-level policy that has the `mcp` block (OAuth metadata)
   /mcp/open    github with no group rule at all (a gateway that forgot to compile toolGroups)
+  /mcp/all     github + slack aggregated (prefixed names); github's create_issue reserved to mcp-writers
 The verifier's token has both groups; the restricted token has none.
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 
 from tests.gateway_front import AggregateRoute, FrontRoute, GatewayFront, Target
 from tests.jwt_tokens import ISSUER, AUDIENCE, SigningKey, claims, jwt_spec, provider
+from tests.test_verify_aggregate import aggregate_entry
 from tests.test_verify_gateway import dangerous, plan_entry, run_cli, running_mocks, write_plan
 
 RSA, EC = SigningKey.rsa(), SigningKey.ec()
@@ -26,6 +28,9 @@ WRITERS = 'has(jwt.groups) && "mcp-writers" in jwt.groups'
 GITHUB_RULES = ({"action": "Allow", "policy": {"matchExpressions": [
     'mcp.tool.name != "create_issue"', f'mcp.tool.name == "create_issue" && {WRITERS}']}},)
 SLACK_RULES = ({"action": "Allow", "policy": {"matchExpressions": ['has(jwt.groups) && "mcp-slack" in jwt.groups']}},)
+AGGREGATE_RULES = ({"action": "Allow", "policy": {"matchExpressions": [
+    '!(mcp.tool.target == "github" && mcp.tool.name == "create_issue")',
+    f'mcp.tool.target == "github" && mcp.tool.name == "create_issue" && {WRITERS}']}},)
 AUTH = {"auth": {"required": True}}
 GITHUB = plan_entry("github", **AUTH, toolGroups={"create_issue": ["mcp-writers"]}, groupsClaim="groups")
 SLACK = plan_entry("slack", **AUTH, allowedGroups=["mcp-slack"])
@@ -44,6 +49,9 @@ def front(tmp_path_factory):
                   FrontRoute("/mcp/slack", urls["slack"], dangerous("slack"), authorization=SLACK_RULES),
                   FrontRoute("/mcp/meta", urls["github"], dangerous("github"), jwt_authentication=strict(mcp={})),
                   FrontRoute("/mcp/open", urls["github"], dangerous("github")),
+                  AggregateRoute("/mcp/all", (Target("github", urls["github"], dangerous("github")),
+                                              Target("slack", urls["slack"], dangerous("slack"))),
+                                 authorization=AGGREGATE_RULES),
                   AggregateRoute("/mcp/hidden", (Target("hidden", urls["github"], dangerous("github"),
                                                         hidden_tools=("create_issue",)),))]
         with GatewayFront(routes, jwt_authentication=strict()) as gateway:
@@ -168,3 +176,15 @@ def test_credential_errors_exit_2_and_never_show_the_value(tmp_path, args, env, 
     assert done.returncode == 2, done.stderr
     assert message in done.stderr
     assert "line1" not in done.stderr and TOKEN.split(".")[1] not in done.stderr
+
+
+def test_restricted_tools_on_an_aggregated_route_are_checked_by_prefixed_name(front, tmp_path):
+    entry = {**aggregate_entry("all", "/mcp/all", ("github", "slack")), **AUTH,
+             "toolGroups": {"github_create_issue": ["mcp-writers"]}}
+    done = verify(tmp_path, front.url, [entry], "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    leaky = {**entry, "toolGroups": {"github_create_issue": ["mcp-writers"], "slack_send_message": ["mcp-writers"]}}
+    done = verify(tmp_path, front.url, [leaky], "--json")
+    assert done.returncode == 1
+    assert [p["detail"] for p in routes_of(done)["all"]["problems"]] == \
+        ["restricted token: group-restricted tool listed: slack_send_message"]

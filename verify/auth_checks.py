@@ -71,7 +71,7 @@ def anonymous_status(url: str, timeout: float, stop_at: float | None) -> tuple[i
     try:
         connection.request("POST", parts.path + (f"?{parts.query}" if parts.query else ""), body=body,
                            headers={"Accept": f"{JSON_TYPE}, {SSE_TYPE}", "Content-Type": JSON_TYPE,
-                                    "Accept-Encoding": "identity"})
+                                    "Accept-Encoding": "identity", "Connection": "close"})
         reply = connection.getresponse()
         return reply.status, reply.getheader("WWW-Authenticate")
     except (TimeoutError, socket.timeout):

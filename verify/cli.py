@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--deadline", type=_seconds("--deadline", 0, False), default=120.0, metavar="SECONDS",
                         help="keep retrying failing routes for this long (default 120; 0 = one attempt)")
     parser.add_argument("--timeout", type=_seconds("--timeout", 0, True), default=10.0, metavar="SECONDS",
-                        help="timeout of each HTTP request (default 10); the run ends by deadline + timeout")
+                        help="timeout of each HTTP request (default 10); the run ends by deadline + timeout "
+                             "at the latest")
     token = parser.add_mutually_exclusive_group()
     token.add_argument("--token-env", metavar="NAME",
                        help="environment variable holding the bearer token for routes with auth.required")
