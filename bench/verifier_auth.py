@@ -21,13 +21,13 @@ from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from verifier_scaling import (REPO_ROOT, SERVERS, START_TIMEOUT, Front, run_verifier)  # noqa: E402  (bench/)
+from verifier_scaling import REPO_ROOT, SERVERS, Front, run_verifier, start_servers  # noqa: E402  (bench/)
 
 sys.path.insert(0, str(REPO_ROOT))
 from components.catalog import load_catalog, verification_entry  # noqa: E402
 from table import print_table  # noqa: E402  (bench/table.py)
 from tests.jwt_tokens import AUDIENCE, ISSUER, SigningKey, claims, jwt_spec, provider  # noqa: E402
-from tests.server_process import SERVER_CODE, start_server  # noqa: E402
+from tests.server_process import SERVER_CODE  # noqa: E402
 from verify.runner import MAX_WORKERS  # noqa: E402
 
 TARGET = 1.2
@@ -47,13 +47,8 @@ def main() -> int:
     catalogs = {name: load_catalog(SERVER_CODE, f"{name}.py") for name in SERVERS}
     rows, verdicts = [], []
     with tempfile.TemporaryDirectory(prefix="bench-verify-auth-") as tmp_dir, ExitStack() as stack:
-        tmp = Path(tmp_dir)
-        servers = []
-        for name in SERVERS:
-            servers.append(start_server(name, env={"MCP_SESSION_KEY": "bench-key-0123456789abcdef"}, tmp_dir=tmp,
-                                        timeout=START_TIMEOUT))
-            stack.callback(servers[-1].stop)
-        by_name = dict(zip(SERVERS, servers))
+        by_name = start_servers(Path(tmp_dir), stack)
+        tmp, servers = Path(tmp_dir), list(by_name.values())
         routes, plans = [], {"anonymous": [], "authenticated": []}
         for i in range(args.routes):
             name = SERVERS[i % len(SERVERS)]

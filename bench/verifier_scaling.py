@@ -108,6 +108,16 @@ def run_verifier(front: Front, servers: list[ServerProcess], plan: list[dict], w
                sum(cpu_seconds(s.proc.pid) for s in servers) - cpu_before[2])
 
 
+def start_servers(tmp: Path, stack: ExitStack) -> dict[str, ServerProcess]:
+    """The mock servers of SERVERS as processes (stopped when `stack` closes), by name."""
+    servers = {}
+    for name in SERVERS:
+        servers[name] = start_server(name, env={"MCP_SESSION_KEY": "bench-key-0123456789abcdef"}, tmp_dir=tmp,
+                                     timeout=START_TIMEOUT)
+        stack.callback(servers[name].stop)
+    return servers
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--routes", default="1,10,50", help="comma list of route counts")
@@ -126,11 +136,7 @@ def main() -> int:
     rows, ratios = [], []
     with tempfile.TemporaryDirectory(prefix="bench-verify-") as tmp_dir, ExitStack() as stack:
         tmp = Path(tmp_dir)
-        servers = {}
-        for name in SERVERS:
-            servers[name] = start_server(name, env={"MCP_SESSION_KEY": "bench-key-0123456789abcdef"}, tmp_dir=tmp,
-                                         timeout=START_TIMEOUT)
-            stack.callback(servers[name].stop)
+        servers = start_servers(tmp, stack)
         for latency, workers in configs:
             first = None
             for count in counts:
