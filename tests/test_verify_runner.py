@@ -112,3 +112,22 @@ def test_fifty_routes_are_checked_at_the_same_time(monkeypatch):
     plan = parse_plan([{"name": f"r{i}", "path": f"/mcp/r{i}", "expectedTools": ["t"]} for i in range(50)])
     results = runner.verify_routes(plan, "http://gw", deadline=0, sleep=lambda s: None)
     assert [r.name for r in results if not r.passed] == []
+
+
+def test_a_check_that_never_returns_is_abandoned_at_deadline_plus_timeout(monkeypatch):
+    """Whatever a peer does, the run ends by deadline + timeout: a hung check is reported, not waited for."""
+    import time as real_time
+    release = threading.Event()
+
+    def hung(gateway_url, route, timeout, *_):
+        release.wait(60)  # bounded: released at the end of the test
+        return RouteResult(route.name, route.path, gateway_url + route.path)
+
+    monkeypatch.setattr(runner, "check_route", hung)
+    started = real_time.monotonic()
+    try:
+        results = runner.verify_routes(PLAN, "http://gw", deadline=0, timeout=0.5, sleep=lambda s: None)
+    finally:
+        release.set()
+    assert real_time.monotonic() - started < 0.5 + runner.ABANDON_GRACE + 2  # generous for a loaded machine
+    assert [r.problems[0].kind for r in results] == ["deadline", "deadline"]
