@@ -34,9 +34,18 @@ SESSION_KEY_ENV = "MCP_SESSION_KEY"  # read by server_code/mcp_core.py: replicas
 POD_SECURITY_LABELS = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
 
 
+CORE_MODULES_GLOB = "mcp_*.py"  # the shared core: mcp_core.py and the modules it imports (server_code/mcp_core.py)
+
+
+def core_files(config: FederationConfig) -> list[str]:
+    """File names of the shared core in the code directory (always including CORE_FILE)."""
+    return sorted({CORE_FILE, *(path.name for path in config.code_dir.glob(CORE_MODULES_GLOB))})
+
+
 def read_server_code(config: FederationConfig, server: ServerConfig) -> dict[str, str]:
-    """The files of one server's ConfigMap: the shared core and the server file."""
-    return {name: (config.code_dir / name).read_text(encoding="utf-8") for name in (CORE_FILE, server.code)}
+    """The files of one server's ConfigMap: every module of the shared core and the server file."""
+    return {name: (config.code_dir / name).read_text(encoding="utf-8")
+            for name in (*core_files(config), server.code)}
 
 
 def upstream_path(server: ServerConfig) -> str:
