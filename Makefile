@@ -14,7 +14,15 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(VENV)/.installed  ## create .venv with the pinned run-time and test dependencies
 
-test: venv  ## run the whole test suite
+CONFORMANCE_DIR := tests/conformance
+$(CONFORMANCE_DIR)/node_modules/.installed: $(CONFORMANCE_DIR)/package.json $(CONFORMANCE_DIR)/package-lock.json
+	cd $(CONFORMANCE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+.PHONY: conformance-deps
+conformance-deps: $(CONFORMANCE_DIR)/node_modules/.installed  ## install the pinned official MCP conformance suite (npm ci; needs node and npm)
+
+test: venv conformance-deps  ## run the whole test suite
 	$(PY) -m pytest
 
 bench-servers: venv  ## tools/call req/s of a mock MCP server next to the tutorial-pattern baseline

@@ -59,7 +59,11 @@ def test_loading_leaks_nothing_into_sys_path_or_sys_modules():
 def _code_dir(tmp_path, name, body, core=None):
     code_dir = tmp_path / name
     code_dir.mkdir()
-    (code_dir / "mcp_core.py").write_text(core if core is not None else (CODE_DIR / "mcp_core.py").read_text())
+    if core is None:  # the real core: mcp_core.py and the modules it imports
+        for module in CODE_DIR.glob("mcp_*.py"):
+            (code_dir / module.name).write_text(module.read_text())
+    else:
+        (code_dir / "mcp_core.py").write_text(core)
     (code_dir / "srv.py").write_text(textwrap.dedent(body))
     return code_dir
 

@@ -12,6 +12,7 @@ from components.mcp_server import code_config_map_name
 from tests.k8s_schema import assert_valid, normalize_numbers
 from tests.pulumi_mocks import K8S_PROVIDER_TYPE, Declared, cli_config, mocks, run_program  # noqa: F401 (fixture)
 from verify.plan import parse_plan
+from tests.server_process import RawMcp, start_server
 from tests.resource_types import BACKEND, CONFIG_MAP, DEPLOYMENT, GATEWAY, HTTP_ROUTE, NAMESPACE, NETWORK_POLICY, PARAMETERS, SERVICE
 
 SERVERS = ("fetch", "github", "slack")
@@ -120,11 +121,28 @@ def test_wiring_route_to_backend_to_service_to_pods_to_code(dev, name):
     assert volume["configMap"]["name"] == config_map["metadata"]["name"]
     assert container["volumeMounts"] == [{"name": volume["name"], "mountPath": "/app", "readOnly": True}]
     assert container["command"] == ["python", f"/app/{name}.py"]
-    files = {f: (CODE_DIR / f).read_text() for f in (CORE_FILE, f"{name}.py")}
+    core = sorted(path.name for path in CODE_DIR.glob("mcp_*.py"))  # mcp_core.py and every module it imports
+    assert CORE_FILE in core and len(core) > 1
+    files = {f: (CODE_DIR / f).read_text() for f in (*core, f"{name}.py")}
     assert config_map["data"] == files
     assert config_map["metadata"]["name"] == code_config_map_name(name, files)
     assert config_map["immutable"] is True
     assert config_map["metadata"]["namespace"] == deployment["metadata"]["namespace"] == "mcp"
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_the_config_map_alone_runs_the_server(dev, name, tmp_path):
+    """The pod sees only the ConfigMap's files: written to an empty directory, they must start and serve MCP."""
+    for file_name, source in _per_server(dev, name)["config_map"]["data"].items():
+        (tmp_path / file_name).write_text(source)
+    server = start_server(name, tmp_dir=tmp_path, script=tmp_path / f"{name}.py",
+                          env={"PYTHONPATH": "", "PYTHONSAFEPATH": ""})
+    try:
+        client = RawMcp(server.url)
+        assert client.initialize().status_code == 200
+        assert client.request("tools/list").json()["result"]["tools"]
+    finally:
+        server.stop()
 
 
 @pytest.mark.parametrize("name", SERVERS)
