@@ -126,9 +126,10 @@ class RequestReader:
         self._buf += data
 
     def clear(self) -> None:
-        """Drop everything buffered (the connection is being closed)."""
+        """Drop everything buffered and promised (the connection is being closed)."""
         self._buf.clear()
         self._body.clear()
+        self.state, self._remaining = ReaderState.HEAD, 0
 
     def next_request(self) -> tuple[RequestHead, bytes] | None:
         """The next complete request (head, body) from the buffer, or None while it is still arriving.
@@ -309,8 +310,9 @@ def body_length(head: RequestHead, limit: int) -> int | None:
         if not head.http11:
             raise HttpError(400, "Bad Request: Transfer-Encoding in an HTTP/1.0 request")
         codings = [coding.strip().lower() for coding in encoding.split(",")]
-        if codings[-1] != "chunked":
-            raise HttpError(400, f"Bad Request: the final transfer coding must be chunked, got {encoding[:100]!r}")
+        if codings[-1] != "chunked" or codings.count("chunked") > 1:
+            raise HttpError(400, f"Bad Request: chunked must be the final transfer coding, and only once; got "
+                                 f"{encoding[:100]!r}")
         if len(codings) > 1:
             raise HttpError(501, f"Not Implemented: transfer coding {encoding[:100]!r}; only chunked is supported")
         return None

@@ -32,17 +32,25 @@ RETRY_AFTER_SECONDS = 1
 
 
 class MemoryBudget:
-    """Bytes the server may hold for all connections together; each connection's share is `charged`."""
+    """Bytes the server may hold for all connections together; each connection's share is `charged`.
+
+    Request bodies may fill the budget only up to `limit - head_reserve`: the rest is kept for connections
+    and request heads, so with bodies at their cap, bodyless requests (health probes, pings) are still read.
+    """
+
+    HEAD_RESERVE_FRACTION = 8  # 1/8 of the budget
 
     def __init__(self, limit: int):
         self.limit = limit
+        self.head_reserve = limit // self.HEAD_RESERVE_FRACTION
         self.used = 0
 
-    def charge(self, conn: "Connection", wanted: int, force: bool = False) -> bool:
+    def charge(self, conn: "Connection", wanted: int, force: bool = False, body: bool = False) -> bool:
         """Set the connection's share to `wanted` bytes; False (nothing changed) if that would exceed the limit
-        and `force` is not set. Shrinking always succeeds."""
+        (for a `body`, the limit less the head reserve) and `force` is not set. Shrinking always succeeds."""
         extra = wanted - conn.charged
-        if extra > 0 and not force and self.used + extra > self.limit:
+        limit = self.limit - self.head_reserve if body else self.limit
+        if extra > 0 and not force and self.used + extra > limit:
             return False
         self.used += extra
         conn.charged = wanted
@@ -250,7 +258,8 @@ class McpHttpServer:
             return
         if conn.reader.idle:
             conn.request_started = None
-        if not self.budget.charge(conn, conn.held_bytes, force=conn.reader.idle):
+        if not self.budget.charge(conn, conn.held_bytes, force=conn.reader.idle,
+                                  body=conn.reader.waiting_for_body):
             self._refuse(conn, "request")
             return
         head = conn.reader.head

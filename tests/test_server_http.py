@@ -221,6 +221,12 @@ BAD_BODIES = {  # body, HTTP status, JSON-RPC code, id echoed in the error (None
     "boolean id": (b'{"jsonrpc": "2.0", "id": true, "method": "ping"}', 400, -32600, None),
     "method not a string": (b'{"jsonrpc": "2.0", "id": 1, "method": 7}', 400, -32600, 1),
     "neither request nor response": (b'{"jsonrpc": "2.0", "id": 1}', 400, -32600, 1),
+    "lone surrogate in the method": (b'{"jsonrpc": "2.0", "id": 1, "method": "\\ud800"}', 400, -32700, None),
+    "lone surrogate in a string id": (b'{"jsonrpc": "2.0", "id": "\\udfff", "method": "ping"}', 400, -32700, None),
+    "lone surrogate in a tool name": (b'{"jsonrpc": "2.0", "id": 1, "method": "tools/call", '
+                                      b'"params": {"name": "get_repo\\uD83D"}}', 400, -32700, None),
+    "nesting deeper than the recursion limit": (b'{"jsonrpc": "2.0", "id": 1, "method": "ping", "params": '
+                                                + b"[" * 3000, 400, -32700, None),
 }
 
 
@@ -228,6 +234,19 @@ BAD_BODIES = {  # body, HTTP status, JSON-RPC code, id echoed in the error (None
 def test_bad_body_gets_json_rpc_error_not_a_dropped_connection(client, case):
     body, status, code, request_id = BAD_BODIES[case]
     assert_rpc_error(client.post(body), status, code, request_id=request_id)
+
+
+def test_a_surrogate_pair_is_not_mistaken_for_a_lone_surrogate(client):
+    reply = client.post(b'{"jsonrpc": "2.0", "id": "\\ud83d\\ude00", "method": "ping"}')
+    assert result_of(reply, request_id="\U0001f600") == {}
+
+
+@pytest.mark.parametrize("method", [b"POST", b"DELETE"])
+def test_non_ascii_bytes_in_the_session_id_are_404_not_a_crash(server, method):
+    body = b'{"jsonrpc": "2.0", "id": 1, "method": "ping"}' if method == b"POST" else b""
+    reply = raw_exchange(server, method + b" /mcp HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                                 b"Mcp-Session-Id: v1.1f.\xe9\xff.00\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    assert reply.status == 404 and json.loads(reply.body)["error"]["code"] == -32600
 
 
 # --- HTTP-level rules
@@ -255,6 +274,25 @@ def test_foreign_origin_is_403(client, origin):
     assert_rpc_error(reply, 403, -32600)
     assert_rpc_error(client.http.delete(client.url, headers={"Origin": origin, "Mcp-Session-Id": client.session_id},
                                         timeout=20), 403, -32600)
+
+
+def test_loopback_origin_of_the_server_itself_is_served(client, server):
+    """Same-origin on localhost (what the MCP conformance suite's dns-rebinding-protection expects)."""
+    for origin in (f"http://127.0.0.1:{server.port}", f"http://127.0.0.1:{server.port}/"):
+        assert result_of(client.post({"jsonrpc": "2.0", "id": 1, "method": "ping"}, headers={"Origin": origin})) == {}
+    assert result_of(client.post({"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                                 headers={"Origin": "http://localhost:8080", "Host": "localhost:8080"})) == {}
+
+
+@pytest.mark.parametrize("origin, host", [
+    ("http://localhost:{port}", "127.0.0.1:{port}"),        # loopback, but not the origin the request went to
+    ("http://127.0.0.1:1", "127.0.0.1:{port}"),             # another port on this machine
+    ("http://evil.example.com", "evil.example.com"),       # DNS rebinding: a foreign name for this address
+    ("http://127.0.0.1.evil.example:{port}", "127.0.0.1.evil.example:{port}"),
+])
+def test_other_origins_are_403_even_next_to_a_matching_host(client, server, origin, host):
+    headers = {"Origin": origin.format(port=server.port), "Host": host.format(port=server.port)}
+    assert_rpc_error(client.post({"jsonrpc": "2.0", "id": 1, "method": "ping"}, headers=headers), 403, -32600)
 
 
 @pytest.mark.parametrize("origin", [ALLOWED_ORIGIN, "https://other.example"])

@@ -44,19 +44,45 @@ def test_token_is_bound_to_key_and_server_name():
         assert not SessionTokens(b"k" * 32, "github", 100).is_valid(bad)
 
 
-def test_revocation_is_bounded_and_drops_expired_entries_first():
+def test_revocation_is_bounded_drops_expired_entries_and_never_forgets_an_unexpired_one():
     clock = FakeClock()
     tokens = SessionTokens(b"k" * 32, "github", ttl_seconds=100, clock=clock)
     tokens.MAX_REVOKED = 3
     old = tokens.issue()
-    assert tokens.revoke(old) and not tokens.revoke(old)
+    assert tokens.revoke(old) == "revoked" and tokens.revoke(old) == "unknown"
     clock.now += 60
     recent = [tokens.issue() for _ in range(3)]
-    assert all(tokens.revoke(t) for t in recent[:2])
+    assert [tokens.revoke(t) for t in recent[:2]] == ["revoked", "revoked"]
     clock.now += 50  # `old` has expired on its own, so it is the entry dropped to make room
-    assert tokens.revoke(recent[2])
+    assert tokens.revoke(recent[2]) == "revoked"
     assert not any(tokens.is_valid(t) for t in recent)
-    assert len(tokens._revoked) == 3
+    extra = tokens.issue()
+    assert tokens.revoke(extra) == "full"  # full of unexpired revocations: refused, none forgotten
+    assert tokens.is_valid(extra) and not any(tokens.is_valid(t) for t in recent)
+    assert tokens.retry_after_seconds() == 51  # recent[0] expires 50 s from now
+    clock.now += 51
+    assert tokens.revoke(extra) == "revoked"
+
+
+def test_delete_past_the_revocation_cap_is_503_and_the_session_stays_valid(tmp_path):
+    """The process-level face of the rule above, with the cap lowered through a wrapper script."""
+    wrapper = tmp_path / "github_small_revocation_cap.py"
+    wrapper.write_text(f"import runpy, sys\nsys.path.insert(0, {str(SERVER_CODE)!r})\n"
+                       "import mcp_sessions\nmcp_sessions.SessionTokens.MAX_REVOKED = 2\n"
+                       f"runpy.run_path({str(SERVER_CODE / 'github.py')!r}, run_name='__main__')\n")
+    server = start_server("github-cap", env={"MCP_SESSION_KEY": KEY}, tmp_dir=tmp_path, script=wrapper)
+    try:
+        clients = [RawMcp(server.url) for _ in range(3)]
+        for client in clients:
+            client.initialize()
+        assert [client.delete().status_code for client in clients[:2]] == [204, 204]
+        refused = clients[2].delete()
+        assert refused.status_code == 503 and int(refused.headers["Retry-After"]) > 0
+        assert refused.json()["error"]["code"] == -32603
+        assert clients[2].request("ping").status_code == 200
+        assert all(client.request("ping").status_code == 404 for client in clients[:2])
+    finally:
+        server.stop()
 
 
 @pytest.fixture
