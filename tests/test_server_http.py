@@ -245,7 +245,7 @@ def test_a_surrogate_pair_is_not_mistaken_for_a_lone_surrogate(client):
 def test_non_ascii_bytes_in_the_session_id_are_404_not_a_crash(server, method):
     body = b'{"jsonrpc": "2.0", "id": 1, "method": "ping"}' if method == b"POST" else b""
     reply = raw_exchange(server, method + b" /mcp HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                                 b"Mcp-Session-Id: v1.1f.\xe9\xff.00\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+                                 b"Mcp-Session-Id: v1.1f.00.\xe9\xff\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
     assert reply.status == 404 and json.loads(reply.body)["error"]["code"] == -32600
 
 
