@@ -20,6 +20,7 @@ import io
 import json
 import sys
 import time
+from types import SimpleNamespace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -44,8 +45,10 @@ def load_server(code: Path, name: str):
     spec = importlib.util.spec_from_file_location(f"bench_{name}", code / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    import mcp_core  # noqa: PLC0415 - on sys.path only now
-    return mcp_core, module
+    import mcp_config, mcp_log, mcp_loop, mcp_protocol, mcp_sessions  # noqa: PLC0415,E401 - on sys.path only now
+    return SimpleNamespace(Config=mcp_config.Config, McpApp=mcp_protocol.McpApp, JsonLog=mcp_log.JsonLog,
+                           SessionTokens=mcp_sessions.SessionTokens, McpHttpServer=mcp_loop.McpHttpServer,
+                           Connection=mcp_loop.Connection), module
 
 
 def request_bytes(session: str, request_id: int) -> bytes:
@@ -72,19 +75,19 @@ def main() -> int:
     server = core.McpHttpServer(("127.0.0.1", 0), app, log)
     session = app.tokens.issue()
     requests = [request_bytes(session, i) for i in range(1, 1001)]
-    conn = core.Connection(NullSocket(), ("127.0.0.1", 1), time.monotonic())
+    conn = core.Connection(NullSocket(), ("127.0.0.1", 1), time.monotonic(), config.max_body_bytes)
     best = float("inf")
     try:
         for _ in range(args.repeat):
             log.stream = io.StringIO()
             started = time.perf_counter()
             for i in range(args.number):
-                conn.inbuf += requests[i % 1000]
+                conn.reader.feed(requests[i % 1000])
                 server._serve_buffered(conn)  # noqa: SLF001 - the per-request path is what is measured
             log.flush()
             best = min(best, (time.perf_counter() - started) / args.number)
             last = json.loads(log.stream.getvalue().splitlines()[-1])
-            if conn.out or conn.inbuf or last.get("status") != 200 or last.get("tool") != "get_repo":
+            if conn.out or not conn.reader.idle or last.get("status") != 200 or last.get("tool") != "get_repo":
                 raise RuntimeError(f"the request path did not answer as expected: {last}")
     finally:
         server.listener.close()

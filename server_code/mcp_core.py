@@ -35,9 +35,12 @@ from mcp_sessions import SessionTokens
 __all__ = ["Config", "ConfigError", "SessionTokens", "Tool", "ToolError", "run", "schema_errors", "stable_int"]
 
 
+_SEED_JSON = json.JSONEncoder(sort_keys=True, default=str)  # built once: json.dumps with options builds one per call
+
+
 def stable_int(*parts: Any, upper: int) -> int:
     """A deterministic pseudo-random integer in [0, upper) derived from `parts` (mock data generator)."""
-    text = json.dumps(parts, sort_keys=True, default=str)
+    text = _SEED_JSON.encode(parts)
     digest = hashlib.sha256(text.encode()).digest()
     return int.from_bytes(digest[:8], "big") % upper
 

@@ -37,6 +37,7 @@ CONTENT_LENGTH = rb"[0-9]+"                                   # ASCII digits onl
 
 _REQUEST_LINE = re.compile(REQUEST_LINE)
 _FIELD_LINE = re.compile(FIELD_LINE)
+_FIELD_LINES = {sep: re.compile(rb"(?:" + FIELD_LINE + sep + rb")*") for sep in (b"\r\n", b"\n")}
 _CHUNK_LINE = re.compile(CHUNK_LINE)
 _CONTENT_LENGTH = re.compile(CONTENT_LENGTH.decode())  # matched against the decoded field value
 _HEAD_END = re.compile(rb"\n\r?\n")  # the empty line after the last field line (CRLF or, hand-typed, LF)
@@ -258,37 +259,29 @@ def _show(raw: bytes) -> str:
 
 
 def parse_head(raw: bytes) -> RequestHead:
-    """Parse a request head: the request line and field lines, each ending in CRLF (or all in LF), without the
-    empty line. HttpError if any line breaks the grammar."""
-    first_end = raw.find(b"\n")
-    crlf = first_end > 0 and raw[first_end - 1:first_end] == b"\r"
-    if crlf and not raw.endswith(b"\r\n"):
-        raise HttpError(400, "Bad Request: bare LF in a header line (lines end in CRLF)")
-    lines = raw[:-2].split(b"\r\n") if crlf else raw[:-1].split(b"\n")
-    for line in lines:
-        if b"\n" in line:
-            raise HttpError(400, f"Bad Request: bare LF in the line {_show(line)} (lines end in CRLF)")
-        if b"\r" in line:
-            raise HttpError(400, f"Bad Request: bare CR in the line {_show(line)}")
-    request_line = _REQUEST_LINE.fullmatch(lines[0])
+    """Parse a request head: the request line and field lines, each ending in CRLF (or, hand-typed, all in LF),
+    without the empty line. HttpError if any line breaks the grammar."""
+    line_end = raw.find(b"\n")
+    sep = b"\r\n" if line_end > 0 and raw[line_end - 1] == 0x0D else b"\n"
+    request_line = _REQUEST_LINE.fullmatch(raw, 0, line_end + 1 - len(sep))
     if request_line is None:
-        raise HttpError(400, f"Bad Request: malformed request line {_show(lines[0])}")
+        raise HttpError(400, f"Bad Request: malformed request line {_show(raw[:line_end])}")
     version = request_line.group("version")
     keep_alive = _KEEP_ALIVE_BY_DEFAULT.get(version)
     if keep_alive is None:
         raise HttpError(505, f"HTTP Version Not Supported: HTTP/{version.decode()}; use HTTP/1.1")
+    fields = raw[line_end + 1:]
+    if not _FIELD_LINES[sep].fullmatch(fields):  # the whole block at once; a bad line is looked for only now
+        raise _field_error(fields, sep)
     headers: dict[str, str] = {}
-    for line in lines[1:]:
-        field = _FIELD_LINE.fullmatch(line)
-        if field is None:
-            raise HttpError(400, f"Bad Request: malformed header line {_show(line)}")
-        name = field.group("name").decode("ascii").lower()
-        value = (field.group("value") or b"").decode("latin-1")
-        if name in headers:
-            if name in ("content-length", "transfer-encoding"):
-                raise HttpError(400, f"Bad Request: more than one {name} header")
+    for line in fields.split(sep)[:-1]:
+        name, _, value = line.partition(b":")
+        key = name.decode("ascii").lower()
+        if key in headers:
+            if key in ("content-length", "transfer-encoding"):
+                raise HttpError(400, f"Bad Request: more than one {key} header")
             continue  # otherwise the first one counts
-        headers[name] = value
+        headers[key] = value.strip(b" \t").decode("latin-1")
     connection = headers.get("connection", "").lower()
     if "close" in connection:
         keep_alive = False
@@ -297,6 +290,19 @@ def parse_head(raw: bytes) -> RequestHead:
     return RequestHead(request_line.group("method").decode("ascii").upper(),
                        request_line.group("target").decode("ascii"), MappingProxyType(headers), keep_alive,
                        version == b"1.1")
+
+
+def _field_error(fields: bytes, sep: bytes) -> HttpError:
+    """The error naming the first field line of `fields` that breaks the grammar."""
+    lines = fields.split(sep)
+    for line in lines:
+        if b"\n" in line:
+            return HttpError(400, f"Bad Request: bare LF in the line {_show(line)} (lines end in CRLF)")
+        if b"\r" in line:
+            return HttpError(400, f"Bad Request: bare CR in the line {_show(line)}")
+        if not _FIELD_LINE.fullmatch(line):
+            return HttpError(400, f"Bad Request: malformed header line {_show(line)}")
+    return HttpError(400, "Bad Request: malformed header section")
 
 
 def body_length(head: RequestHead, limit: int) -> int | None:

@@ -7,10 +7,9 @@ import time
 from typing import Any
 
 
-def _encode(record: dict) -> str:
-    # ASCII only: a lone surrogate (or any other character) is written as a \u escape, so no line can fail to
-    # encode on the stream and take the rest of its batch with it.
-    return json.dumps(record, ensure_ascii=True, default=str)
+# ASCII only: a lone surrogate (or any other character) is written as a \u escape, so no line can fail to
+# encode on the stream and take the rest of its batch with it.
+_encode = json.JSONEncoder(ensure_ascii=True, default=str).encode
 
 
 class JsonLog:
@@ -21,10 +20,17 @@ class JsonLog:
         self.server = server
         self.stream = stream or sys.stdout
         self._lines: list[str] = []
+        self._second, self._stamp = -1, ""
+
+    def _timestamp(self) -> str:
+        now = int(time.time())
+        if now != self._second:  # formatted once per second
+            self._second, self._stamp = now, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+        return self._stamp
 
     def write(self, **fields: Any) -> None:
         """Log one event (ts and server first); None values are dropped."""
-        record = {"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "server": self.server}
+        record = {"ts": self._timestamp(), "server": self.server}
         record.update((name, value) for name, value in fields.items() if value is not None)
         self._lines.append(_encode(record) + "\n")
 

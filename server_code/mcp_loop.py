@@ -29,6 +29,7 @@ STOP_GRACE_SECONDS = 5.0
 LOG_FLUSH_SECONDS = 0.05  # log lines reach stdout this long after their request at the latest (one write per batch)
 ACCEPT_PAUSE_SECONDS = 0.5  # after accept() failed (e.g. EMFILE)
 RETRY_AFTER_SECONDS = 1
+_encode_body = json.JSONEncoder(separators=(",", ":")).encode  # ASCII output: always encodable
 
 
 class MemoryBudget:
@@ -286,7 +287,7 @@ class McpHttpServer:
 
     def _respond(self, conn: Connection, head: RequestHead | None, reply: Reply, keep_alive: bool,
                  started: float) -> None:
-        body = b"" if reply.body is None else json.dumps(reply.body, separators=(",", ":")).encode()
+        body = b"" if reply.body is None else _encode_body(reply.body).encode()
         data = format_response(reply.status, body, reply.headers, keep_alive, head.http11 if head else True,
                                reply.body is not None, send_body=head is None or head.method != "HEAD")
         if not keep_alive:

@@ -271,11 +271,14 @@ class McpApp:
             except ToolError as exc:
                 reply = self._result(request_id, _tool_error(str(exc)), tool_error="tool_error")
             else:
-                text = json.dumps(structured, sort_keys=True, ensure_ascii=False)
+                text = _TEXT_JSON(structured)
                 reply = self._result(request_id, {"content": [{"type": "text", "text": text}],
                                                   "structuredContent": structured, "isError": False})
         reply.log.update(log)
         return reply
+
+
+_TEXT_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode  # the text block of a tool result
 
 
 def _tool_error(message: str) -> dict:

@@ -64,7 +64,10 @@ def schema_errors(value: Any, schema: dict, where: str = "") -> list[str]:
     types = schema.get("type")
     if types is not None:
         types = (types,) if isinstance(types, str) else types
-        if not any(has_json_type(value, json_type) for json_type in types):
+        for json_type in types:  # a loop, not any(<generator>): this runs for every argument of every call
+            if has_json_type(value, json_type):
+                break
+        else:
             return [f"{_label(where)} must be of type {' or '.join(types)}, got {json_type_name(value)}"]
     errors: list[str] = []
     if "enum" in schema and not any(json_type_name(value) == json_type_name(e) and value == e

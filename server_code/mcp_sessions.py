@@ -37,7 +37,7 @@ class SessionTokens:
 
     def _mac(self, issued: str, nonce: str) -> str:
         message = f"mcp-session/v1/{self._audience}/{issued}/{nonce}".encode()
-        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+        return hmac.digest(self._key, message, "sha256").hex()
 
     def issue(self, issued_at: float | None = None) -> str:
         """A new session id (visible ASCII only)."""
