@@ -36,10 +36,12 @@ CHUNK_SIZE = rb"[0-9A-Fa-f]+"                                 # hex digits only:
 CHUNK_LINE = rb"(?P<size>" + CHUNK_SIZE + rb")" + CHUNK_EXT
 CONTENT_LENGTH = rb"[0-9]+"                                   # ASCII digits only
 
-_REQUEST_LINE = re.compile(REQUEST_LINE)
-_FIELD_LINE = re.compile(FIELD_LINE)
-_FIELD_LINE_ENDING = {sep: re.compile(FIELD_LINE + sep) for sep in (b"\r\n", b"\n")}  # one field line
-_FIELD_LINES = {sep: re.compile(rb"(?:" + FIELD_LINE + sep + rb")*+") for sep in (b"\r\n", b"\n")}  # all
+# A head is decoded as latin-1 (one byte, one character) and matched as text: the same grammar, and header names
+# and values come out as str without a decode per field.
+_REQUEST_LINE = re.compile(REQUEST_LINE.decode("latin-1"))
+_FIELD_LINE = re.compile(FIELD_LINE.decode("latin-1"))
+_FIELD_LINE_ENDING = {sep: re.compile(FIELD_LINE.decode("latin-1") + sep) for sep in ("\r\n", "\n")}  # one
+_FIELD_LINES = {sep: re.compile("(?:" + FIELD_LINE.decode("latin-1") + sep + ")*+") for sep in ("\r\n", "\n")}
 _CHUNK_LINE = re.compile(CHUNK_LINE)
 _CONTENT_LENGTH = re.compile(CONTENT_LENGTH.decode())  # matched against the decoded field value
 _HEAD_END = re.compile(rb"\n\r?\n")  # the empty line after the last field line (CRLF or, hand-typed, LF)
@@ -48,7 +50,7 @@ MAX_HEADER_BYTES = 64 * 1024      # request line and fields
 MAX_CHUNK_META_BYTES = 4 * 1024   # chunk-size lines (with their extensions) and trailer fields, per body
 MAX_LENGTH_DIGITS = 18            # a Content-Length this long is over any limit anyway; int() stays cheap
 MAX_LEADING_EMPTY_LINES = 8       # CRLFs tolerated before a request line (RFC 9112 §2.2)
-_KEEP_ALIVE_BY_DEFAULT = {b"1.1": True, b"1.0": False}
+_KEEP_ALIVE_BY_DEFAULT = {"1.1": True, "1.0": False}
 
 
 class HttpError(Exception):
@@ -215,7 +217,7 @@ class RequestReader:
                 if self.state is ReaderState.TRAILER:
                     if not line:
                         return True
-                    if not _FIELD_LINE.fullmatch(line):
+                    if not _FIELD_LINE.fullmatch(line.decode("latin-1")):
                         raise HttpError(400, f"Bad Request: malformed trailer field {_show(line)}")
                     continue
                 match = _CHUNK_LINE.fullmatch(line)
@@ -263,46 +265,44 @@ def _show(raw: bytes) -> str:
 def parse_head(raw: bytes) -> RequestHead:
     """Parse a request head: the request line and field lines, each ending in CRLF (or, hand-typed, all in LF),
     without the empty line. HttpError if any line breaks the grammar."""
-    line_end = raw.find(b"\n")
-    sep = b"\r\n" if line_end > 0 and raw[line_end - 1] == 0x0D else b"\n"
-    request_line = _REQUEST_LINE.fullmatch(raw, 0, line_end + 1 - len(sep))
+    text = raw.decode("latin-1")
+    line_end = text.find("\n")
+    sep = "\r\n" if line_end > 0 and text[line_end - 1] == "\r" else "\n"
+    request_line = _REQUEST_LINE.fullmatch(text, 0, line_end + 1 - len(sep))
     if request_line is None:
-        raise HttpError(400, f"Bad Request: malformed request line {_show(raw[:line_end])}")
-    version = request_line.group("version")
+        raise HttpError(400, f"Bad Request: malformed request line {text[:min(line_end, 100)]!r}")
+    method, target, version = request_line.group("method", "target", "version")
     keep_alive = _KEEP_ALIVE_BY_DEFAULT.get(version)
     if keep_alive is None:
-        raise HttpError(505, f"HTTP Version Not Supported: HTTP/{version.decode()}; use HTTP/1.1")
-    fields = raw[line_end + 1:]
+        raise HttpError(505, f"HTTP Version Not Supported: HTTP/{version}; use HTTP/1.1")
+    fields = text[line_end + 1:]
     if not _FIELD_LINES[sep].fullmatch(fields):  # the whole block at once; a bad line is looked for only now
         raise _field_error(fields, sep)
     headers: dict[str, str] = {}
     for name, value in _FIELD_LINE_ENDING[sep].findall(fields):
-        key = name.decode("ascii").lower()
+        key = name.lower()
         if key in headers:
             if key in ("content-length", "transfer-encoding"):
                 raise HttpError(400, f"Bad Request: more than one {key} header")
             continue  # otherwise the first one counts
-        headers[key] = value.decode("latin-1")
+        headers[key] = value
     connection = headers.get("connection", "").lower()
     if "close" in connection:
         keep_alive = False
     elif "keep-alive" in connection:
         keep_alive = True
-    return RequestHead(request_line.group("method").decode("ascii").upper(),
-                       request_line.group("target").decode("ascii"), MappingProxyType(headers), keep_alive,
-                       version == b"1.1")
+    return RequestHead(method.upper(), target, MappingProxyType(headers), keep_alive, version == "1.1")
 
 
-def _field_error(fields: bytes, sep: bytes) -> HttpError:
+def _field_error(fields: str, sep: str) -> HttpError:
     """The error naming the first field line of `fields` that breaks the grammar."""
-    lines = fields.split(sep)
-    for line in lines:
-        if b"\n" in line:
-            return HttpError(400, f"Bad Request: bare LF in the line {_show(line)} (lines end in CRLF)")
-        if b"\r" in line:
-            return HttpError(400, f"Bad Request: bare CR in the line {_show(line)}")
+    for line in fields.split(sep):
+        if "\n" in line:
+            return HttpError(400, f"Bad Request: bare LF in the line {line[:100]!r} (lines end in CRLF)")
+        if "\r" in line:
+            return HttpError(400, f"Bad Request: bare CR in the line {line[:100]!r}")
         if not _FIELD_LINE.fullmatch(line):
-            return HttpError(400, f"Bad Request: malformed header line {_show(line)}")
+            return HttpError(400, f"Bad Request: malformed header line {line[:100]!r}")
     return HttpError(400, "Bad Request: malformed header section")
 
 

@@ -31,7 +31,9 @@ class JsonLog:
     def write(self, **fields: Any) -> None:
         """Log one event (ts and server first); None values are dropped."""
         record = {"ts": self._timestamp(), "server": self.server}
-        record.update((name, value) for name, value in fields.items() if value is not None)
+        for name, value in fields.items():
+            if value is not None:
+                record[name] = value
         self._lines.append(_encode(record) + "\n")
 
     @property

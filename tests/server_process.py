@@ -85,6 +85,25 @@ def start_server(name: str, env: dict | None = None, tmp_dir: Path | None = None
 ACCEPT = "application/json, text/event-stream"
 
 
+def read_http_reply(sock: socket.socket) -> tuple[int, dict, bytes]:
+    """Read one Content-Length framed HTTP reply off a raw socket: (status, lower-case headers, body)."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        more = sock.recv(65536)
+        if not more:
+            raise ConnectionError("the server closed the connection without a reply")
+        buf += more
+    head, body = buf.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    while len(body) < int(headers["content-length"]):
+        more = sock.recv(65536)
+        if not more:
+            raise ConnectionError("the server closed the connection inside a reply body")
+        body += more
+    return int(lines[0].split()[1]), headers, body
+
+
 class RawMcp:
     """A bare `requests` MCP client for protocol-level tests: it sends exactly what it is told to."""
 

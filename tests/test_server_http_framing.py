@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.server_process import SERVER_CODE, start_server
+from tests.server_process import SERVER_CODE, read_http_reply, start_server
 
 sys.path.insert(0, str(SERVER_CODE))
 import mcp_http  # noqa: E402
@@ -145,21 +145,12 @@ def exchange(server, data: bytes, expect_close: bool) -> tuple[int, dict, bytes,
     """Send `data`, read one reply: (status, headers, body, whether the server then closed the connection)."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=20) as sock:
         sock.sendall(data)
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            more = sock.recv(65536)
-            assert more, f"connection closed without a reply; log:\n{server.log()[-2000:]}"
-            buf += more
-        head, body = buf.split(b"\r\n\r\n", 1)
-        lines = head.decode("latin-1").split("\r\n")
-        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
-        while len(body) < int(headers["content-length"]):
-            body += sock.recv(65536)
+        status, headers, body = read_http_reply(sock)
         try:
             closed = expect_close and sock.recv(65536) == b""
         except (ConnectionResetError, socket.timeout):
             closed = False
-        return int(lines[0].split()[1]), headers, body, closed
+        return status, headers, body, closed
 
 
 @pytest.mark.parametrize("case", list(CASES))

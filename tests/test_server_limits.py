@@ -8,7 +8,7 @@ import socket
 import time
 from pathlib import Path
 
-from tests.server_process import start_server
+from tests.server_process import read_http_reply, start_server
 
 KEY = "limits-test-key-0123456789"
 MIB = 1024 * 1024
@@ -25,21 +25,6 @@ def initialize_body(size: int) -> bytes:
 def head(length: int) -> bytes:
     return (b"POST /mcp HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
             b"Content-Length: %d\r\n\r\n" % length)
-
-
-def read_reply(sock: socket.socket) -> tuple[int, dict, bytes]:
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        more = sock.recv(65536)
-        if not more:
-            raise ConnectionError("closed without a reply")
-        buf += more
-    raw, body = buf.split(b"\r\n\r\n", 1)
-    lines = raw.decode("latin-1").split("\r\n")
-    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
-    while len(body) < int(headers["content-length"]):
-        body += sock.recv(65536)
-    return int(lines[0].split()[1]), headers, body
 
 
 def has_reply(sock: socket.socket, wait: float) -> bool:
@@ -75,12 +60,12 @@ def test_past_the_memory_budget_new_bodies_get_503_while_admitted_ones_are_serve
                 refused = sock
                 break
         assert refused is not None, f"no connection was refused; log:\n{server.log()[-1500:]}"
-        status, headers, body = read_reply(refused)
+        status, headers, body = read_http_reply(refused)
         assert status == 503 and headers["retry-after"].isdigit() and headers["connection"] == "close"
         assert json.loads(body)["error"]["code"] == -32600
         admitted = sockets[0]
         admitted.sendall(initialize_body(MIB)[1:])
-        status, headers, body = read_reply(admitted)
+        status, headers, body = read_http_reply(admitted)
         assert status == 200 and json.loads(body)["result"]["protocolVersion"] == "2025-11-25"
         for _ in range(100):  # log lines are written in batches: wait up to 5 s
             if '"memory_budget"' in server.log():
@@ -111,7 +96,7 @@ def test_many_unfinished_large_bodies_do_not_grow_the_server_past_its_budget(tmp
         assert rss_mib(server.proc.pid) < 32 + 40, f"RSS {rss_mib(server.proc.pid):.0f} MiB"
         with socket.create_connection(("127.0.0.1", server.port), timeout=30) as probe:
             probe.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
-            assert read_reply(probe)[0] == 200
+            assert read_http_reply(probe)[0] == 200
     finally:
         for sock in sockets:
             sock.close()
@@ -136,7 +121,7 @@ def test_a_drip_fed_request_is_cut_off_at_the_request_deadline(tmp_path):
                     answered = True
                     break
             assert answered, "still reading a drip-fed request after 12 s"
-            status, headers, body = read_reply(sock)
+            status, headers, body = read_http_reply(sock)
             assert status == 408 and headers["connection"] == "close"
             assert "MCP_REQUEST_TIMEOUT_SECONDS" in json.loads(body)["error"]["message"]
     finally:
