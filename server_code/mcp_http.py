@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
 from http import HTTPStatus
 from types import MappingProxyType
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 # --- grammar (RFC 9110 §5.6, RFC 9112 §3, §5, §7.1): each rule once, composed below
 
@@ -61,8 +60,7 @@ class HttpError(Exception):
         self.status = status
 
 
-@dataclass(frozen=True)
-class RequestHead:
+class RequestHead(NamedTuple):
     """The request line and headers (lower-case names, read-only) of one HTTP request."""
 
     method: str
@@ -167,7 +165,7 @@ class RequestReader:
 
     def _read_head(self) -> RequestHead | None:
         buf = self._buf
-        while buf[:2] == b"\r\n" or buf[:1] == b"\n":  # empty lines before a request line
+        while buf[:1] in (b"\n", b"\r") and (buf[:2] == b"\r\n" or buf[:1] == b"\n"):  # empty lines first
             del buf[:2 if buf[:1] == b"\r" else 1]
             self._empty_lines += 1
             if self._empty_lines > MAX_LEADING_EMPTY_LINES:

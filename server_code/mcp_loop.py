@@ -241,7 +241,7 @@ class McpHttpServer:
     def _serve_buffered(self, conn: Connection) -> None:
         """Answer every complete request in the reader, one at a time (a pending reply is sent first); then
         charge what is still held to the budget, refusing the request being read if it does not fit."""
-        while conn.state is ConnState.OPEN and not conn.out:
+        while conn.state is ConnState.OPEN and not conn.out and not conn.reader.idle:
             try:
                 request = conn.reader.next_request()
             except HttpError as exc:
