@@ -18,7 +18,8 @@ def _with_no_outputs(component):
 
 
 def _code(server_source: str) -> dict[str, str]:
-    return {CORE_FILE: (CODE_DIR / CORE_FILE).read_text(), "github.py": server_source}
+    """Every core module (server_code/mcp_*.py, as components/federation.py ships them) and the server file."""
+    return {**{path.name: path.read_text() for path in CODE_DIR.glob("mcp_*.py")}, "github.py": server_source}
 
 
 def _pod_template_and_config_map(mocks, code: dict[str, str]) -> tuple[dict, dict]:
@@ -45,6 +46,10 @@ def test_changing_the_code_changes_the_pod_template(mocks):
     changed_core = {**_code(original), CORE_FILE: (CODE_DIR / CORE_FILE).read_text() + "\n"}
     template_4, _ = _pod_template_and_config_map(mocks, changed_core)
     assert template_4 != template_1
+    # so does a change of any module the core imports (here the HTTP parser)
+    changed_parser = {**_code(original), "mcp_http.py": (CODE_DIR / "mcp_http.py").read_text() + "\n"}
+    template_5, config_map_5 = _pod_template_and_config_map(mocks, changed_parser)
+    assert template_5 != template_1 and config_map_5["data"]["mcp_http.py"].endswith("\n\n")
 
 
 def test_server_args_reject_missing_code_and_reserved_env():
