@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from .auth_config import AuthConfig, ServerGroups
+from .config import AuthConfig, ServerGroups
 from .config import ConfigError
 from .tool_access import tool_groups_seen
 

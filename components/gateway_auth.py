@@ -23,7 +23,7 @@ from typing import Optional, Sequence
 
 import pulumi
 
-from .auth_config import AuthConfig, ProviderConfig
+from .config import AuthConfig, ProviderConfig
 from .crds import (
     AgentgatewayBackend,
     AgentgatewayBackendSpec,
@@ -91,10 +91,10 @@ def jwt_authentication(auth: AuthConfig, backend_names: Sequence[Optional[str]])
             provider, backend)))
     location = None
     if auth.location is not None:
-        kind, name, prefix = auth.location
-        location = JwtLocation(header=JwtHeaderLocation(name=name, prefix=prefix)) if kind == "header" else \
-            JwtLocation(cookie=JwtCookieLocation(name=name))
-    mcp = JwtMcp(**dict(auth.mcp)) if auth.mcp is not None else None
+        header, cookie = auth.location.header, auth.location.cookie
+        location = JwtLocation(header=JwtHeaderLocation(name=header.name, prefix=header.prefix)) if header else \
+            JwtLocation(cookie=JwtCookieLocation(name=cookie.name)) if cookie else None
+    mcp = JwtMcp(**auth.mcp.model_dump(exclude_unset=True)) if auth.mcp is not None else None
     return JwtAuthentication(providers=providers, mode=auth.mode, location=location, mcp=mcp)  # type: ignore
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import Iterable, Optional, Sequence
 
-from .auth_config import ServerGroups
+from .config import ServerGroups
 
 
 def group_condition(claim: str, groups: Sequence[str]) -> str:

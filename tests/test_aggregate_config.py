@@ -17,16 +17,16 @@ def aggregate(**values) -> dict:
 
 def test_default_is_disabled_with_the_documented_settings():
     assert parse_config({}).aggregate == AggregateConfig(
-        enabled=False, path="/mcp", name="mcp-all", prefix_mode="Conditional", failure_mode="FailClosed",
-        session_routing="Stateful", servers=("fetch", "github", "slack"))
+        enabled=False, path="/mcp", name="mcp-all", prefixMode="Conditional", failureMode="FailClosed",
+        sessionRouting="Stateful", servers=("fetch", "github", "slack"))
 
 
 def test_settings_and_selected_servers():
     config = parse_config(aggregate(enabled=True, path="/all", name="everything", prefixMode="Always",
                                     failureMode="FailOpen", sessionRouting="Stateless", servers=["slack", "fetch"]))
     assert config.aggregate == AggregateConfig(
-        enabled=True, path="/all", name="everything", prefix_mode="Always", failure_mode="FailOpen",
-        session_routing="Stateless", servers=("slack", "fetch"))
+        enabled=True, path="/all", name="everything", prefixMode="Always", failureMode="FailOpen",
+        sessionRouting="Stateless", servers=("slack", "fetch"))
 
 
 def test_cli_json_text_is_decoded():

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from components.auth_config import AuthConfig, RemoteJwksConfig
+from components.config import AuthConfig, RemoteJwksConfig
 from components.config import ConfigError, parse_config
 from tests.pulumi_mocks import cli_config, mocks, run_program  # noqa: F401 (fixture)
 
@@ -31,8 +31,7 @@ def errors_of(**raw) -> list[str]:
 
 
 def test_auth_defaults_to_none():
-    assert parse_config({}).auth == AuthConfig(mode="none", providers=(), allow_anonymous=False,
-                                               groups_claim="groups")
+    assert parse_config({}).auth == AuthConfig(mode="none", providers=(), allowAnonymous=False, groupsClaim="groups")
     assert not parse_config({}).auth.enabled
 
 
@@ -113,7 +112,7 @@ def test_a_remote_jwks_url_is_split_into_host_port_and_path():
     ({"mode": "none", "providers": [provider()]},
      ["auth.providers: is set but auth.mode is none (set mode Strict, Optional or Permissive, or remove it)"]),
     ({"mode": "none", "tokens": True},
-     ["auth.tokens: unknown key; allowed: mode, providers, allowAnonymous, groupsClaim, location, mcp"]),
+     ["auth.tokens: unknown key; allowed: mode, allowAnonymous, groupsClaim, providers, location, mcp"]),
 ])
 def test_each_auth_error_names_the_key(auth, expected):
     assert errors_of(auth=auth) == expected

@@ -54,30 +54,49 @@ def test_defaults():
 
 def test_config_objects_are_frozen():
     config = parse_config({})
-    with pytest.raises(AttributeError):
+    with pytest.raises(ValueError, match="frozen"):
         config.namespace = "other"  # type: ignore[misc]
-    with pytest.raises(AttributeError):
+    with pytest.raises(ValueError, match="frozen"):
         config.servers[0].replicas = 5  # type: ignore[misc]
 
 
-def test_numbers_and_booleans_in_the_forms_the_cli_and_the_mocks_deliver():
+def test_numbers_and_booleans_in_the_forms_the_cli_delivers():
+    """A top-level value reaches the program as its YAML text ("false"); an object goes through Go's JSON, which
+    may turn 8080 into 8080.0-like floats on the way (pulumi/pulumi sdk/go/common/resource/config/value.go)."""
     config = parse_config({
         "createNamespace": "false",
+        "denyDangerousTools": " True ",
         "kubeContext": "kind-x",
-        "gateway": {"create": "false", "port": 8080.0},
+        "gateway": {"create": False, "port": 8080.0},
         "secrets": {"sessionKey": "k" * 16},
-        "servers": [{"name": "github", "replicas": 2.0, "port": "9000"},
-                    {"name": "slack", "replicas": "3", "path": "/tools/slack", "image": "python:3.12-slim",
+        "servers": [{"name": "github", "replicas": 2.0, "port": 9000},
+                    {"name": "slack", "replicas": 3, "path": "/tools/slack", "image": "python:3.12-slim",
                      "resources": {"limits": {"memory": "256Mi"}}}],
     })
-    assert config.create_namespace is False and config.kube_context == "kind-x"
+    assert config.create_namespace is False and config.deny_dangerous_tools is True
+    assert config.kube_context == "kind-x"
     assert config.gateway.create is False and config.gateway.port == 8080
     github, slack = config.servers
     assert (github.replicas, github.port) == (2, 9000)
-    assert type(github.replicas) is int and type(github.port) is int
+    assert type(github.replicas) is int and type(config.gateway.port) is int
     assert (slack.replicas, slack.path, slack.image) == (3, "/tools/slack", "python:3.12-slim")
     assert slack.resources.to_k8s() == {"requests": {"cpu": "50m", "memory": "64Mi"},
                                         "limits": {"cpu": "500m", "memory": "256Mi"}}
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ({"servers": [{"name": "github", "replicas": "2"}]}, "servers[0].replicas: '2' is not an integer"),
+    ({"gateway": {"port": "80"}}, "gateway.port: '80' is not an integer"),
+    ({"gateway": {"create": "false"}}, "gateway.create: 'false' is not a boolean (true or false)"),
+    ({"servers": [{"name": "github\n"}]}, "servers[0].name: 'github\\n' is not a DNS label"),
+    ({"namespace": "mcp\n"}, "namespace: 'mcp\\n' is not a DNS label"),
+])
+def test_no_silent_coercion_and_no_trailing_newline(raw, expected):
+    """Strict types: a string is never taken as a number or (inside an object) a boolean; a pattern matches the
+    whole value, so a trailing newline is refused."""
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw)
+    assert [error[:len(expected)] for error in caught.value.errors] == [expected]
 
 
 def test_partial_gateway_object_keeps_the_other_defaults():

@@ -74,7 +74,7 @@ BAD_IMAGE_SERVERS = {
     "command a string": (image_server(command="/bin/server http"),
                          "servers[0].command: '/bin/server http' is not a list of strings"),
     "args with a number": (image_server(args=["--port", 8082]),
-                           "servers[0].args: ['--port', 8082] is not a list of strings"),
+                           "servers[0].args[1]: 8082 is not a string"),
     "mcpPath relative": (image_server(mcpPath="mcp"), "servers[0].mcpPath: 'mcp' is not an absolute URL path"),
     "healthPath with a space": (image_server(healthPath="/health z"),
                                 "servers[0].healthPath: '/health z' is not an absolute URL path"),

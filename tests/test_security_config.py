@@ -29,7 +29,7 @@ def test_defaults_of_the_new_keys():
 
 def test_new_keys_are_parsed():
     config = parse_config(_servers(
-        {"name": "github", "replicas": "2", "deniedTools": ["create_issue"], "env": {"LOG_LEVEL": "debug"},
+        {"name": "github", "replicas": 2, "deniedTools": ["create_issue"], "env": {"LOG_LEVEL": "debug"},
          "secretEnv": {"GITHUB_TOKEN": "githubToken"}},
         {"name": "slack", "allowedTools": ["list_channels", "post_message"]},
         denyDangerousTools="false", secrets={"sessionKey": SESSION_KEY, "githubToken": TOKEN},
@@ -64,7 +64,7 @@ BAD_CONFIGS = {
     "deniedTools not a list": (_servers({"name": "github", "deniedTools": "delete_repo"}),
                                "servers[0].deniedTools: 'delete_repo' is not a list of tool names"),
     "deniedTools with a non-string": (_servers({"name": "github", "deniedTools": ["delete_repo", 3]}),
-                                      "servers[0].deniedTools: [3] are not tool names"),
+                                      "servers[0].deniedTools[1]: 3 is not a string"),
     "deniedTools duplicate": (_servers({"name": "github", "deniedTools": ["delete_repo", "delete_repo"]}),
                               "servers[0].deniedTools: delete_repo listed more than once"),
     "allowedTools with deniedTools": (_servers({"name": "github", "deniedTools": ["delete_repo"],

@@ -34,8 +34,8 @@ def aggregate_entry(name: str, path: str, mocks: tuple[str, ...], prefix_mode: s
                     **overrides) -> dict:
     """The plan entry the Pulumi program builds for an aggregated route over `mocks` (target name = mock name),
     dangerous tools denied (+ overrides; None removes a key)."""
-    config = AggregateConfig(enabled=True, path=path, name=name, prefix_mode=prefix_mode, failure_mode="FailClosed",
-                             session_routing="Stateful", servers=mocks)
+    config = AggregateConfig(enabled=True, path=path, name=name, prefixMode=prefix_mode, failureMode="FailClosed",
+                             sessionRouting="Stateful", servers=mocks)
     entry = aggregate_verification_entry(config, [AggregateTarget(mock, catalog(mock), tuple(dangerous(mock)))
                                                   for mock in mocks])
     entry.update(overrides)

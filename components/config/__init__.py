@@ -1,0 +1,90 @@
+"""Typed, validated stack configuration of the federation (pydantic models, one module per section).
+
+`load_config()` (the running stack's config) or `parse_config(dict)` returns a frozen `FederationConfig`, or raises
+`ConfigError` listing every problem at once, each naming the key and the value. It runs before any resource is
+declared. `load_config` reads the engine's whole config map rather than `pulumi.Config`, so that a misspelt
+`mcp-federation:<key>` in a stack file is an error instead of being silently ignored.
+
+The models' defaults are the ones in `Pulumi.yaml`'s `config:` block: the CLI applies those, but under unit-test
+mocks the SDK applies none (tests/test_config.py checks that both agree).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+from pydantic import ValidationError
+
+from .auth import AuthConfig, ProviderConfig, RemoteJwksConfig
+from .errors import PROJECT, ConfigError, format_errors, missing_secrets
+from .federation import SESSION_KEY_MIN_LENGTH, SESSION_KEY_SECRET, FederationConfig, SecretValue, needs_session_key
+from .gateway import AggregateConfig, GatewayConfig
+from .servers import CODE_DIR, CORE_FILE, REPO_ROOT, ImageServerConfig, ResourcesConfig, ServerConfig, \
+    ServerGroups, has_dot_segment
+
+__all__ = ["AggregateConfig", "AuthConfig", "CODE_DIR", "CORE_FILE", "ConfigError", "DEFAULT_RESOURCES",
+           "FederationConfig", "GatewayConfig", "ImageServerConfig", "PROJECT", "PROJECT_DEFAULTS", "ProviderConfig",
+           "REPO_ROOT", "RemoteJwksConfig", "ResourcesConfig", "SESSION_KEY_MIN_LENGTH", "SESSION_KEY_SECRET",
+           "SecretValue", "ServerConfig", "ServerGroups", "has_dot_segment", "load_config", "needs_session_key",
+           "parse_config", "raw_project_config"]
+
+DEFAULT_RESOURCES = ResourcesConfig().to_k8s()
+# Project config key -> default. Must equal the `default:` of each key in Pulumi.yaml (tested).
+PROJECT_DEFAULTS: dict[str, Any] = {
+    "namespace": "mcp", "createNamespace": True, "image": "python:3.11-slim", "kubeContext": "",
+    "gateway": GatewayConfig().model_dump(), "servers": [{"name": "fetch"}, {"name": "github"}, {"name": "slack"}],
+    "aggregate": {"enabled": False}, "denyDangerousTools": True, "secrets": {}, "auth": {"mode": "none"},
+}
+
+
+def parse_config(raw: Mapping[str, Any], code_dir: Path = CODE_DIR) -> FederationConfig:
+    """Validate a plain mapping of project config keys (missing keys take their defaults)."""
+    try:
+        return FederationConfig.model_validate(dict(raw), context={"code_dir": code_dir})
+    except ValidationError as exc:
+        raise ConfigError(format_errors(FederationConfig, exc), missing_secrets(exc)) from None
+
+
+# Keys whose value is structured: the CLI and the mocks hand them over as JSON text.
+_STRUCTURED_KEYS = ("gateway", "servers", "secrets", "aggregate", "auth")
+_SECRET_KEYS = ("secrets",)  # never echoed in an error
+
+
+def _decode(key: str, value: Any, errors: list[str]) -> Any:
+    if key in _STRUCTURED_KEYS and isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            shown = "<secret>" if key in _SECRET_KEYS else repr(value)
+            errors.append(f"{key}: {shown} is not valid JSON ({exc.msg})")
+            return None
+    return value
+
+
+def raw_project_config(all_config: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Pick this project's keys out of the engine's flat `<namespace>:<key>` config map (JSON values decoded)."""
+    errors: list[str] = []
+    raw = {}
+    for full_key, value in all_config.items():
+        namespace, _, key = full_key.partition(":")
+        if namespace == PROJECT:
+            decoded = _decode(key, value, errors)
+            if decoded is not None:
+                raw[key] = decoded
+    return raw, errors
+
+
+def load_config(code_dir: Path = CODE_DIR) -> FederationConfig:
+    """Read and validate the running stack's config (the CLI's, or the one set by tests under mocks)."""
+    from pulumi.runtime import config as runtime_config  # the engine's full map, so typos in keys are caught
+
+    all_config = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    raw, errors = raw_project_config(all_config)
+    try:
+        config = parse_config(raw, code_dir)
+    except ConfigError as exc:
+        raise ConfigError(errors + exc.errors, exc.missing_secrets) from None
+    if errors:
+        raise ConfigError(errors)
+    return config

@@ -1,0 +1,304 @@
+"""`servers[]`: one MCP server each, of type code (runs server_code/<code> in `image`) or image (the container image
+itself serves MCP over Streamable HTTP), with its resources, tool authorization, env and group rules."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Annotated, Any, Literal, Mapping, Optional
+
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
+
+from components.crds._base import DNS_LABEL
+
+from .fields import Bool, Hint, Int, Model, Str, Text, distinct, list_of, problem, problems
+
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+CODE_DIR = REPO_ROOT / "server_code"
+CORE_FILE = "mcp_core.py"
+ServerType = Literal["code", "image"]
+SERVER_PORT_DEFAULT = 8080
+IMAGE_MCP_PATH_DEFAULT = "/mcp"
+RESERVED_ENV = ("PORT", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "MCP_SESSION_KEY")  # set by the components
+
+DNS_LABEL_HELP = "a DNS label (lowercase letters, digits and '-', starting and ending alphanumeric)"
+DnsLabel = Annotated[str, Text(DNS_LABEL, DNS_LABEL_HELP, 63)]
+# [registry[:port]/]repository with a tag and/or a digest: an image must be pinned, never implicitly `latest`.
+IMAGE = re.compile(r"(?:[a-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._/-][a-z0-9]+)*"
+                   r"(?=[:@])(?::(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?")
+Image = Annotated[str, Text(IMAGE, "a pinned image reference with a tag other than 'latest' or a digest "
+                                   "(e.g. python:3.11-slim)")]
+# One or more path segments of the characters Gateway API allows in a PathPrefix; no trailing '/'.
+ROUTE_PATH = re.compile(r"(/(?:[-A-Za-z0-9._~!$&'()*+,;=:@]|%[0-9a-fA-F]{2})+)+")
+# Where an image serves MCP or health: an absolute path of path characters (a trailing '/' is allowed).
+UPSTREAM_PATH = re.compile(r"/(?:[-A-Za-z0-9._~!$&'()*+,;=:@/]|%[0-9a-fA-F]{2})*")
+QUANTITY = Annotated[str, Text(re.compile(r"[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?"),
+                               "a Kubernetes quantity (e.g. 100m, 128Mi)")]
+SECRET_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+SecretName = Annotated[str, Text(SECRET_NAME, "a name under the secrets key (a letter, then letters, digits or '_')")]
+
+
+def has_dot_segment(path: str) -> bool:
+    """Whether `path` has a '.' or '..' segment, also percent-encoded ('%2e', '.%2E', ...): a proxy or server that
+    decodes before normalizing would resolve it (RFC 3986 section 6.2.2.2: %2E is '.')."""
+    return any(re.fullmatch(r"(?:\.|%2[eE]){1,2}", segment) for segment in path.split("/"))
+
+
+def _no_dot_segment(path: str) -> str:
+    if has_dot_segment(path):
+        raise problem(f"{path!r} must not contain '.' or '..' segments (also percent-encoded)")
+    return path
+
+
+RoutePath = Annotated[str, Text(ROUTE_PATH, "a URL path starting with '/' (segments of letters, digits, "
+                                            "-._~!$&'()*+,;=:@ or %XX; no '//', no trailing '/')", 1024),
+                      AfterValidator(_no_dot_segment)]
+UpstreamPath = Annotated[str, Text(UPSTREAM_PATH, "an absolute URL path (e.g. /mcp)", 1024),
+                         AfterValidator(_no_dot_segment)]
+
+
+def _tool_names(value: Any) -> Any:
+    bad = [item for item in value if not isinstance(item, str) or not item] if isinstance(value, (list, tuple)) else []
+    if bad:
+        raise problem(f"{bad!r} are not tool names (non-empty strings)")
+    return value
+
+
+ToolList = Annotated[tuple[Str, ...], AfterValidator(_tool_names), list_of("tool names"), distinct("tool")]
+StringList = Annotated[tuple[Str, ...], list_of("strings")]
+
+
+def _not_reserved(name: str) -> str:
+    if name in RESERVED_ENV:
+        raise problem(f"{name!r} is set by the component ({', '.join(RESERVED_ENV)} are reserved)")
+    return name
+
+
+EnvName = Annotated[str, Text(re.compile(r"[A-Za-z_][A-Za-z0-9_]*"), "an environment variable name (letters, "
+                                                                      "digits, '_')"), AfterValidator(_not_reserved)]
+ENV_HINT = Hint(expected="an object of environment variables")
+# Issuers, audiences and group names: printable ASCII without spaces (what IdPs put in iss/aud/groups).
+TOKEN_TEXT = re.compile(r"[!-~]{1,256}")
+
+
+def token_list(what: str) -> Any:
+    """A non-empty list (at most 64) of distinct printable-ASCII `what`s, e.g. groups or audiences."""
+    item = Annotated[str, Text(TOKEN_TEXT, f"a {what} (1 to 256 printable ASCII characters, no spaces)")]
+    return Annotated[tuple[item, ...], list_of(f"{what}s", f"[] is empty: list at least one {what}", 64), distinct(what)]
+
+
+GroupList = token_list("group")
+
+
+def _frozen(value: dict) -> Mapping:
+    return MappingProxyType(value)
+
+
+class Quantities(Model):
+    """CPU and memory, Kubernetes quantities."""
+
+    cpu: QUANTITY
+    memory: QUANTITY
+
+
+class ResourcesConfig(Model):
+    """CPU/memory requests and limits of one server container; a key left out keeps its default."""
+
+    requests: Quantities = Quantities(cpu="50m", memory="64Mi")
+    limits: Quantities = Quantities(cpu="500m", memory="128Mi")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keep_unset_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        defaults = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "128Mi"}}
+        return {key: {**defaults[key], **value} if key in defaults and isinstance(value, dict) else value
+                for key, value in data.items()}
+
+    def to_k8s(self) -> dict:
+        """The container `resources` object."""
+        return self.model_dump()
+
+
+class ProbeConfig(Model):
+    """`probe`: a harmless tool of expectedTools the verifier calls after a deploy."""
+
+    tool: Annotated[Str, Hint(required=" (the tool the verifier calls after a deploy)")]
+    arguments: Annotated[dict[str, Any], Hint(expected="an object")] = {}
+
+
+@dataclass(frozen=True)
+class ImageServerConfig:
+    """What only a `type: image` server has (a view of its ServerConfig)."""
+
+    command: Optional[tuple[str, ...]]  # None: the image's entrypoint
+    args: Optional[tuple[str, ...]]     # None: the image's cmd
+    mcp_path: str
+    health_path: Optional[str]          # None: TCP socket probes on the port
+    expected_tools: tuple[str, ...]
+    dangerous_tools: tuple[str, ...]
+    probe_tool: Optional[str]           # None: the verifier lists tools but calls none
+    probe_arguments: dict
+    run_as_user: Optional[int]          # None: the component's default non-root UID
+
+
+@dataclass(frozen=True)
+class ServerGroups:
+    """A server's group rules: callers need one of `allowed` (if any) and, for a tool of `tools`, one of its groups."""
+
+    allowed: tuple[str, ...] = ()
+    tools: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def restricted(self) -> bool:
+        """Whether any group rule applies to the server."""
+        return bool(self.allowed or self.tools)
+
+
+IMAGE_ONLY = ("command", "args", "mcp_path", "health_path", "dangerous_tools", "run_as_user", "probe")
+
+
+class ServerConfig(Model):
+    """One MCP server: where the gateway exposes it, what runs it, and who may use which tool."""
+
+    name: Annotated[DnsLabel, Hint(required="")]
+    type: ServerType = "code"
+    path: RoutePath = ""                       # default /mcp/<name>
+    code: Optional[Annotated[str, Text(re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*\.py"),
+                                       "a Python file name in server_code/ (e.g. github.py)")]] = None
+    replicas: Int(1, 100) = 1
+    port: Int(1024, 65535, " (non-root containers cannot bind ports below 1024)") = SERVER_PORT_DEFAULT
+    image: Optional[Image] = Field(None, validate_default=True)  # default: the top-level image (code servers)
+    resources: ResourcesConfig = ResourcesConfig()
+    # Tool authorization at the gateway: a deny list, or (exclusive) an allow list; None means no allow list.
+    denied_tools: ToolList = ()
+    allowed_tools: Optional[ToolList] = None
+    # Extra container env: plain values, and env names mapped to names under the `secrets` config key.
+    env: Annotated[Mapping[EnvName, Str], AfterValidator(_frozen), ENV_HINT] = Field(default_factory=lambda: MappingProxyType({}))
+    secret_env: Annotated[Mapping[EnvName, SecretName], AfterValidator(_frozen), ENV_HINT] = Field(default_factory=lambda: MappingProxyType({}))
+    command: Optional[Annotated[tuple[Str, ...], list_of("strings", "[] is empty")]] = None
+    args: Optional[StringList] = None
+    mcp_path: UpstreamPath = IMAGE_MCP_PATH_DEFAULT
+    health_path: Optional[UpstreamPath] = None
+    expected_tools: Optional[ToolList] = Field(None, validate_default=True)
+    dangerous_tools: ToolList = ()
+    run_as_user: Optional[Int(1, 2**31 - 1, " (0 is root; the pods run as non-root)")] = None
+    probe: Optional[ProbeConfig] = None
+    allowed_groups: GroupList = ()
+    tool_groups: Annotated[Mapping[Annotated[str, Text(re.compile(".+"), "a tool name")], GroupList],
+                           AfterValidator(_frozen)] = Field(default_factory=lambda: MappingProxyType({}))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_from_the_name(cls, data: Any) -> Any:
+        """path /mcp/<name> and code <name>.py, only for a valid name (one mistake, one error)."""
+        if isinstance(data, dict) and isinstance(data.get("name"), str) and DNS_LABEL.fullmatch(data["name"]):
+            data = {"path": f"/mcp/{data['name']}", **data}
+            if data.get("type", "code") == "code":
+                data = {"code": f"{data['name']}.py", **data}
+        return data
+
+    @field_validator(*IMAGE_ONLY, "code", mode="before")
+    @classmethod
+    def _key_of_the_other_type(cls, value: Any, info: ValidationInfo) -> Any:
+        own = info.data.get("type")
+        owner = "code" if info.field_name == "code" else "image"
+        if own is not None and own != owner:
+            raise problem(f"{value!r}: only a type {owner} server takes this key (this one is type {own})")
+        return value
+
+    @field_validator("code")
+    @classmethod
+    def _code_file_exists(cls, code: Optional[str], info: ValidationInfo) -> Optional[str]:
+        code_dir = (info.context or {}).get("code_dir", CODE_DIR)
+        if code == CORE_FILE:
+            raise problem(f"{code!r} is the shared core, not a server")
+        if code is not None and not (code_dir / code).is_file():
+            raise problem(f"{code!r} does not exist in {code_dir}")
+        return code
+
+    @field_validator("image")
+    @classmethod
+    def _image_required_for_type_image(cls, image: Optional[str], info: ValidationInfo) -> Optional[str]:
+        if image is None and info.data.get("type") == "image":
+            raise problem("is required for type image (a pinned container image that serves MCP)")
+        return image
+
+    @field_validator("allowed_tools", mode="before")
+    @classmethod
+    def _allow_list_not_empty(cls, value: Any) -> Any:
+        if value == []:
+            raise problem("is empty: it would hide every tool (remove the key to allow all)")
+        return value
+
+    @field_validator("expected_tools", mode="before")
+    @classmethod
+    def _expected_tools_of_an_image(cls, value: Any, info: ValidationInfo) -> Any:
+        own = info.data.get("type")
+        if value is not None and own == "code":
+            raise problem(f"{value!r}: only a type image server takes this key (this one is type code)")
+        if value is None and own == "image":
+            raise problem("is required for type image (the tools the image offers; the verifier checks that "
+                          "tools/list includes them)")
+        if value == []:
+            raise problem("[] is empty: list the tools the image offers")
+        return value
+
+    @field_validator("dangerous_tools")
+    @classmethod
+    def _dangerous_tools_expected(cls, dangerous: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        expected = info.data.get("expected_tools")
+        unknown = [tool for tool in dangerous if expected is not None and tool not in expected]
+        if unknown:
+            raise problem(f"{', '.join(unknown)} not in expectedTools ({', '.join(expected or ())})")
+        return dangerous
+
+    @field_validator("probe")
+    @classmethod
+    def _probe_is_a_harmless_expected_tool(cls, probe: Optional[ProbeConfig], info: ValidationInfo) -> Any:
+        expected, dangerous = info.data.get("expected_tools"), info.data.get("dangerous_tools")
+        if probe is None or expected is None or dangerous is None:
+            return probe
+        if probe.tool not in expected:
+            problems("probe", [(("tool",), f"{probe.tool!r} is not in expectedTools ({', '.join(expected)})",
+                                probe.tool)])
+        if probe.tool in dangerous:
+            problems("probe", [(("tool",), f"{probe.tool!r} is in dangerousTools: the verifier calls the probe tool "
+                                           "after every deploy, so it must be a harmless one", probe.tool)])
+        return probe
+
+    @field_validator("tool_groups", mode="before")
+    @classmethod
+    def _tool_groups_not_empty(cls, value: Any) -> Any:
+        if not isinstance(value, dict) or not value:
+            raise problem(f"{value!r} is not a non-empty object {{tool: [groups]}}")
+        return value
+
+    @model_validator(mode="after")
+    def _exclusive_keys(self) -> "ServerConfig":
+        found = []
+        if {"denied_tools", "allowed_tools"} <= self.model_fields_set:
+            found.append((("allowedTools",), "cannot be combined with deniedTools: use a deny list or an allow list",
+                          self.allowed_tools))
+        found += [(("secretEnv", name), "is also set in env: set it in one of them", name)
+                  for name in sorted(set(self.env) & set(self.secret_env))]
+        problems("ServerConfig", found)
+        return self
+
+    @property
+    def image_server(self) -> Optional[ImageServerConfig]:
+        """The image-server settings, or None for a type code server."""
+        if self.type != "image":
+            return None
+        return ImageServerConfig(
+            command=self.command, args=self.args, mcp_path=self.mcp_path, health_path=self.health_path,
+            expected_tools=self.expected_tools or (), dangerous_tools=self.dangerous_tools,
+            probe_tool=self.probe.tool if self.probe else None,
+            probe_arguments=dict(self.probe.arguments) if self.probe else {}, run_as_user=self.run_as_user)
+
+    @property
+    def groups(self) -> ServerGroups:
+        """allowedGroups / toolGroups."""
+        return ServerGroups(allowed=self.allowed_groups, tools=self.tool_groups)
