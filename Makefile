@@ -14,6 +14,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(VENV)/.installed  ## create .venv with the pinned run-time and test dependencies
 
+.PHONY: schema
+schema: venv  ## regenerate schemas/stack-config.json (the stack files' JSON Schema) from the config models
+	$(PY) -m components.config.schema
+
 CONFORMANCE_DIR := tests/conformance
 $(CONFORMANCE_DIR)/node_modules/.installed: $(CONFORMANCE_DIR)/package.json $(CONFORMANCE_DIR)/package-lock.json
 	cd $(CONFORMANCE_DIR) && npm ci --no-audit --no-fund --loglevel=error

@@ -12,7 +12,6 @@ import yaml
 
 from components.config import (
     CODE_DIR,
-    PROJECT_DEFAULTS,
     ConfigError,
     FederationConfig,
     load_config,
@@ -25,10 +24,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 def project_defaults_from_pulumi_yaml() -> dict:
     config = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())["config"]
     return {key: spec["default"] for key, spec in config.items() if ":" not in key}
-
-
-def test_code_defaults_equal_pulumi_yaml_defaults():
-    assert project_defaults_from_pulumi_yaml() == PROJECT_DEFAULTS
 
 
 def test_parsing_the_pulumi_yaml_defaults_equals_parsing_nothing():

@@ -24,18 +24,12 @@ from .servers import CODE_DIR, CORE_FILE, REPO_ROOT, ImageServerConfig, Resource
     ServerGroups, has_dot_segment
 
 __all__ = ["AggregateConfig", "AuthConfig", "CODE_DIR", "CORE_FILE", "ConfigError", "DEFAULT_RESOURCES",
-           "FederationConfig", "GatewayConfig", "ImageServerConfig", "PROJECT", "PROJECT_DEFAULTS", "ProviderConfig",
+           "FederationConfig", "GatewayConfig", "ImageServerConfig", "PROJECT", "ProviderConfig",
            "REPO_ROOT", "RemoteJwksConfig", "ResourcesConfig", "SESSION_KEY_MIN_LENGTH", "SESSION_KEY_SECRET",
            "SecretValue", "ServerConfig", "ServerGroups", "has_dot_segment", "load_config", "needs_session_key",
            "parse_config", "raw_project_config"]
 
 DEFAULT_RESOURCES = ResourcesConfig().to_k8s()
-# Project config key -> default. Must equal the `default:` of each key in Pulumi.yaml (tested).
-PROJECT_DEFAULTS: dict[str, Any] = {
-    "namespace": "mcp", "createNamespace": True, "image": "python:3.11-slim", "kubeContext": "",
-    "gateway": GatewayConfig().model_dump(), "servers": [{"name": "fetch"}, {"name": "github"}, {"name": "slack"}],
-    "aggregate": {"enabled": False}, "denyDangerousTools": True, "secrets": {}, "auth": {"mode": "none"},
-}
 
 
 def parse_config(raw: Mapping[str, Any], code_dir: Path = CODE_DIR) -> FederationConfig:
