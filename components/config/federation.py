@@ -9,9 +9,9 @@ from typing import Annotated, Any, Mapping, Optional
 from dataclasses import dataclass
 from typing import Sequence
 
-from pydantic import AfterValidator, Field, PrivateAttr, TypeAdapter, ValidationError, ValidationInfo, \
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, WithJsonSchema, PrivateAttr, TypeAdapter, ValidationError, ValidationInfo, \
     model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError, core_schema
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from components.crds.agentgateway import MAX_TARGETS
 
@@ -26,46 +26,29 @@ EXPOSED_SERVICE_TYPES = ("LoadBalancer", "NodePort")
 SET_SECRET_HINT = "set each with: pulumi config set --secret --path 'secrets.<name>' <value>"
 
 
-class SecretValue:
+class SecretValue(SecretStr):
     """A secret config value. Its repr/str is `<secret>`, so it never shows up in errors, logs or reprs;
     `reveal()` gives the value to the one place that needs it (the Kubernetes Secret, as a Pulumi secret)."""
 
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str):
-        object.__setattr__(self, "_value", value)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("SecretValue is immutable")
-
     def reveal(self) -> str:
         """The plain value."""
-        return self._value
+        return self.get_secret_value()
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SecretValue) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
+    def __setattr__(self, name: str, value: Any) -> None:
+        if hasattr(self, "_secret_value"):
+            raise AttributeError("SecretValue is immutable")
+        super().__setattr__(name, value)
 
     def __repr__(self) -> str:
         return "<secret>"
 
     __str__ = __repr__
 
-    @classmethod
-    def _validate(cls, value: Any) -> "SecretValue":
-        if not isinstance(value, str) or not value:
-            raise problem(f"is not a non-empty string (got {type(value).__name__}; {SET_SECRET_HINT})")
-        return cls(value)
 
-    @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> core_schema.CoreSchema:
-        return core_schema.no_info_plain_validator_function(cls._validate)
-
-    @classmethod
-    def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict:
-        return {"type": "string", "minLength": 1}
+def _secret_value(value: Any) -> Any:
+    if not isinstance(value, str) or not value:
+        raise problem(f"is not a non-empty string (got {type(value).__name__}; {SET_SECRET_HINT})")
+    return value
 
 
 def needs_session_key(server: ServerConfig) -> bool:
@@ -98,7 +81,8 @@ class FederationConfig(Model):
     servers: Annotated[tuple[ServerConfig, ...], list_of("server objects", "is empty: declare at least one server")] = ()  # default: fetch, github, slack (_inherited_defaults)
     aggregate: AggregateConfig = AggregateConfig()
     deny_dangerous_tools: CliBool = True
-    secrets: Annotated[Mapping[SecretKey, SecretValue], AfterValidator(MappingProxyType),
+    secrets: Annotated[Mapping[SecretKey, Annotated[SecretValue, BeforeValidator(_secret_value),
+                                                         WithJsonSchema({"type": "string", "minLength": 1})]], AfterValidator(MappingProxyType),
                        Hint(expected=f"an object of secret values ({SET_SECRET_HINT})")] = Field(default_factory=lambda: MappingProxyType({}))
     auth: AuthConfig = AuthConfig()
     _code_dir: Path = PrivateAttr(CODE_DIR)
