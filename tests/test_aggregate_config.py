@@ -77,7 +77,7 @@ BAD_AGGREGATES = {
     "path relative": (aggregate(path="mcp"), "aggregate.path: 'mcp' is not a URL path starting with '/'"),
     "name not a DNS label": (aggregate(name="MCP_All"), "aggregate.name: 'MCP_All' is not a DNS label"),
     "prefixMode": (aggregate(prefixMode="Sometimes"),
-                   "aggregate.prefixMode: 'Sometimes' is not one of Conditional, Always, Never"),
+                   "aggregate.prefixMode: 'Sometimes' is not one of Always, Conditional, Never"),
     "failureMode": (aggregate(failureMode="Ignore"),
                     "aggregate.failureMode: 'Ignore' is not one of FailClosed, FailOpen"),
     "sessionRouting": (aggregate(sessionRouting="Sticky"),

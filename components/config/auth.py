@@ -17,13 +17,12 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, field_validator, model_validator
 
 from components.crds._base import DNS_SUBDOMAIN
-from components.crds.agentgateway_auth import DURATION, HEADER_NAME, duration_ms
+from components.crds.agentgateway_auth import DURATION, HEADER_NAME, JwtMode, McpProvider, duration_ms
 
 from .fields import Bool, Hint, Model, Str, Text, list_of, problem, problems
 from .servers import TOKEN_TEXT, token_list
 
-AuthMode = Literal["Strict", "Optional", "Permissive", "none"]
-McpProvider = Literal["Auth0", "Authentik", "Descope", "Entra", "Keycloak", "Okta"]
+AuthMode = Literal[JwtMode, "none"]  # none: no JWT policy at all
 # A claim name usable as `jwt.<claim>` in CEL: an identifier that is not a CEL reserved word (CEL spec, "Syntax").
 CLAIM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 CEL_RESERVED = frozenset("true false null in as break const continue else for function if import let loop package "

@@ -2,19 +2,16 @@
 every selected server as a target)."""
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional
+from typing import Annotated
 
 from pydantic import model_validator
 
 from components.crds._base import DNS_SUBDOMAIN
+from components.crds.agentgateway import FailureMode, PrefixMode, ServiceType, SessionRouting
 
 from .fields import Bool, Int, Model, Str, Text, list_of, problem
 from .servers import DnsLabel, RoutePath
 
-ServiceType = Literal["ClusterIP", "LoadBalancer", "NodePort"]  # AgentgatewayParameters spec.service.spec.type
-PrefixMode = Literal["Conditional", "Always", "Never"]
-FailureMode = Literal["FailClosed", "FailOpen"]
-SessionRouting = Literal["Stateful", "Stateless"]
 
 
 class GatewayConfig(Model):

@@ -9,15 +9,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping, Optional, Sequence
+from typing import Any, Literal, Mapping, Optional, Sequence, get_args
 
 from ._base import DNS_LABEL, DNS_SUBDOMAIN, GROUP, KIND, LABEL_RULE, SUBDOMAIN_RULE, CrdObject, CrdValueError, \
     as_items, check_enum, check_int, check_str, check_type, is_output
 
 JwtMode = Literal["Strict", "Optional", "Permissive"]
-JWT_MODES = ("Strict", "Optional", "Permissive")
+JWT_MODES = get_args(JwtMode)
 McpProvider = Literal["Auth0", "Authentik", "Descope", "Entra", "Keycloak", "Okta"]
-MCP_PROVIDERS = ("Auth0", "Authentik", "Descope", "Entra", "Keycloak", "Okta")
+MCP_PROVIDERS = get_args(McpProvider)
 HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$")
 # cacheDuration: the CRD's pattern; its second rule (>= 5m) is checked in RemoteJwks.
 DURATION = re.compile(r"^([0-9]{1,5}(h|m|s|ms)){1,4}$")
