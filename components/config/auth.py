@@ -19,7 +19,7 @@ from pydantic import AfterValidator, field_validator, model_validator
 from components.crds._base import DNS_SUBDOMAIN
 from components.crds.agentgateway_auth import DURATION, HEADER_NAME, JwtMode, McpProvider, duration_ms
 
-from .fields import Bool, Hint, Model, Str, Text, list_of, problem, problems
+from .fields import Bool, Hint, Model, OneOf, Str, Text, list_of, problem, problems
 from .servers import TOKEN_TEXT, token_list
 
 AuthMode = Literal[JwtMode, "none"]  # none: no JWT policy at all
@@ -115,18 +115,12 @@ class RemoteJwksSource(Model):
                                        AfterValidator(_at_least_five_minutes)]] = None
 
 
-class JwksConfig(Model):
+class JwksConfig(OneOf):
     """Exactly one of `inline` (public JWKS JSON text) | `remote`."""
 
     inline: Optional[Annotated[str, Hint(expected="a string (the JWKS JSON document)"),
                                AfterValidator(_public_jwks)]] = None
     remote: Optional[RemoteJwksSource] = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> "JwksConfig":
-        if len(self.model_fields_set) != 1:
-            raise problem("must set exactly one of inline | remote")
-        return self
 
 
 class ProviderConfig(Model):
@@ -168,17 +162,11 @@ class CookieLocation(Model):
     name: Annotated[str, Text(max_len=256)]
 
 
-class LocationConfig(Model):
+class LocationConfig(OneOf):
     """Where the token is: exactly one of header | cookie (default: the Authorization header, prefix "Bearer ")."""
 
     header: Optional[HeaderLocation] = None
     cookie: Optional[CookieLocation] = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> "LocationConfig":
-        if len(self.model_fields_set) != 1:
-            raise problem("must set exactly one of header | cookie")
-        return self
 
 
 class McpMetadataConfig(Model):

@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Callable, Iterable, Optional
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Strict, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Strict, ValidationError, \
+    model_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import InitErrorDetails, PydanticCustomError, core_schema
 
@@ -22,6 +23,17 @@ class Model(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, validate_by_name=False,
                               validate_by_alias=True, serialize_by_alias=True)
+
+
+class OneOf(Model):
+    """An object that sets exactly one of its keys (e.g. a JWKS: inline | remote)."""
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "OneOf":
+        if len(self.model_fields_set) != 1:
+            keys = [info.alias or name for name, info in type(self).model_fields.items()]
+            raise problem(f"must set exactly one of {' | '.join(keys)}")
+        return self
 
 
 def problem(message: str, **extra: Any) -> PydanticCustomError:
