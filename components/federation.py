@@ -117,7 +117,7 @@ class McpFederation(pulumi.ComponentResource):
         self.secrets: dict[str, ServerSecret] = {}
         self.disruption_budgets: dict[str, DisruptionBudget] = {}
         for server in config.servers:
-            env = self._server_env(config, server, namespace, child)
+            env = self._declare_secret_and_env(config, server, namespace, child)
             if server.replicas > 1:  # drains take one replica at a time (a PDB would only block one replica)
                 self.disruption_budgets[server.name] = DisruptionBudget(server.name, DisruptionBudgetArgs(
                     namespace=namespace, labels=server_labels(server.name)), opts=child)
@@ -183,10 +183,11 @@ class McpFederation(pulumi.ComponentResource):
             auth=config.auth, namespace=namespace,
             targets=[AuthTarget("HTTPRoute", route_name, name) for name, route_name in routes]), opts=child)
 
-    def _server_env(self, config: FederationConfig, server: ServerConfig, namespace: pulumi.Input[str],
-                    child: pulumi.ResourceOptions) -> dict[str, EnvValue]:
-        """The server's extra container env: its plain `env`, its `secretEnv` and (code servers with replicas > 1)
-        MCP_SESSION_KEY, the last two read from the server's own Secret, which holds just the values it uses."""
+    def _declare_secret_and_env(self, config: FederationConfig, server: ServerConfig,
+                                namespace: pulumi.Input[str], child: pulumi.ResourceOptions) -> dict[str, EnvValue]:
+        """Declare the server's own Secret (only when it uses one; it holds just the values the server uses) and
+        return the server's extra container env: its plain `env`, its `secretEnv` and (code servers with
+        replicas > 1) MCP_SESSION_KEY, the last two read from that Secret."""
         keys = set(server.secret_env.values()) | ({SESSION_KEY_SECRET} if needs_session_key(server) else set())
         env: dict[str, EnvValue] = dict(server.env)
         if keys:
