@@ -19,8 +19,8 @@ from pydantic import AfterValidator, field_validator, model_validator
 from components.crds._base import DNS_SUBDOMAIN
 from components.crds.agentgateway_auth import DURATION, HEADER_NAME, JwtMode, McpProvider, duration_ms
 
-from .fields import Bool, Hint, Model, OneOf, Str, Text, list_of, problem, problems
-from .servers import TOKEN_TEXT, token_list
+from .fields import Bool, Hint, Model, OneOf, Str, Text, distinct, list_of, problem, problems
+from .servers import token_text
 
 AuthMode = Literal[JwtMode, "none"]  # none: no JWT policy at all
 # A claim name usable as `jwt.<claim>` in CEL: an identifier that is not a CEL reserved word (CEL spec, "Syntax").
@@ -126,9 +126,9 @@ class JwksConfig(OneOf):
 class ProviderConfig(Model):
     """One token issuer: `iss`, accepted `aud` values and its keys."""
 
-    issuer: Annotated[str, Text(TOKEN_TEXT, "an issuer (1 to 256 printable ASCII characters, no spaces)"),
-                      Hint(required=" (the exact 'iss' of the tokens)")]
-    audiences: Annotated[token_list("audience"), Hint(
+    issuer: Annotated[str, token_text("an issuer"), Hint(required=" (the exact 'iss' of the tokens)")]
+    audiences: Annotated[tuple[Annotated[str, token_text("a audience")], ...], distinct("audience"),
+                         list_of("audiences", "[] is empty: list at least one audience", 64), Hint(
         required=": list the 'aud' values the gateway accepts (without it, tokens minted for any other application "
                  "would be accepted)")]
     jwks: Annotated[JwksConfig, Hint(required=": {inline: '<JWKS JSON>'} or {remote: {url: https://...}}")]

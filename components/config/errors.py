@@ -10,6 +10,7 @@ from typing import Any, Optional, Sequence
 
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
 
 from .fields import Hint
 
@@ -100,7 +101,7 @@ _TYPE_WORDS = {"string_type": "a string", "int_type": "an integer", "int_from_fl
                "model_attributes_type": "an object", "list_type": "a list", "tuple_type": "a list"}
 
 
-def _reason(root: type[BaseModel], error: dict, secret: bool) -> str:
+def _reason(root: type[BaseModel], error: ErrorDetails, secret: bool) -> str:
     kind, value, loc = error["type"], error.get("input"), error["loc"]
     shown = "" if secret else f"{value!r} "
     if kind == "config":

@@ -90,26 +90,7 @@ class FederationConfig(Model):
     @model_validator(mode="before")
     @classmethod
     def _inherited_defaults(cls, data: Any) -> Any:
-        """Code servers default to the top-level image (only a valid one: one mistake, one error); the aggregate
-        selects every server by default."""
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
-        image = data.get("image", "python:3.11-slim")
-        servers = data.get("servers", [{"name": n} for n in ("fetch", "github", "slack")])
-        if isinstance(servers, list):
-            if isinstance(image, str) and IMAGE.fullmatch(image):
-                servers = [{"image": image, **entry} if isinstance(entry, dict) and entry.get("type", "code") == "code"
-                           else entry for entry in servers]
-            data["servers"] = servers
-            aggregate = data.get("aggregate", {})
-            if isinstance(aggregate, dict) and "servers" not in aggregate:
-                names = [s["name"] for s in servers if isinstance(s, dict) and isinstance(s.get("name"), str)]
-                if names:
-                    data["aggregate"] = {**aggregate, "servers": list(dict.fromkeys(names))}
-        if data.get("kubeContext") == "":
-            data["kubeContext"] = None
-        return data
+        return inherited_defaults(data)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -137,6 +118,29 @@ class FederationConfig(Model):
 
 
 _SECRETS = TypeAdapter(FederationConfig.model_fields["secrets"].rebuild_annotation())
+def inherited_defaults(data: Any) -> Any:
+    """Code servers default to the top-level image (only a valid one: one mistake, one error); the aggregate
+    selects every server by default."""
+    if not isinstance(data, dict):
+        return data
+    data = dict(data)
+    image = data.get("image", "python:3.11-slim")
+    servers = data.get("servers", [{"name": n} for n in ("fetch", "github", "slack")])
+    if isinstance(servers, list):
+        if isinstance(image, str) and IMAGE.fullmatch(image):
+            servers = [{"image": image, **entry} if isinstance(entry, dict) and entry.get("type", "code") == "code"
+                       else entry for entry in servers]
+        data["servers"] = servers
+        aggregate = data.get("aggregate", {})
+        if isinstance(aggregate, dict) and "servers" not in aggregate:
+            names = [s["name"] for s in servers if isinstance(s, dict) and isinstance(s.get("name"), str)]
+            if names:
+                data["aggregate"] = {**aggregate, "servers": list(dict.fromkeys(names))}
+    if data.get("kubeContext") == "":
+        data["kubeContext"] = None
+    return data
+
+
 Found = list[tuple[tuple, str, Optional[str]]]  # (location, message, missing secret name)
 
 
@@ -187,8 +191,9 @@ class _Sections:
 
     @classmethod
     def partial(cls, data: dict, context: dict) -> "_Sections":
-        data = FederationConfig._inherited_defaults(data)
-        raw_servers = data.get("servers") if isinstance(data.get("servers"), list) else []
+        data = inherited_defaults(data)
+        listed = data.get("servers")
+        raw_servers: list = listed if isinstance(listed, list) else []
         servers = [_valid_part(lambda raw: ServerConfig.model_validate(raw, context=context), entry)
                    for entry in raw_servers]
         try:  # all or nothing: with a bad secret, references to it are not reported as missing

@@ -114,11 +114,8 @@ def _cli_boolean(value: Any) -> Any:
     return value
 
 
-def Int(low: int, high: int, hint: str = "") -> Any:
-    """An integer in low..high; a whole float (the CLI's form) is accepted, a string or a boolean is not."""
-    return Annotated[int, BeforeValidator(_whole_number), Strict(), Range(low, high, hint)]
-
-
+# An integer; a whole float (the CLI's form) is accepted, a string or a boolean is not. Add a Range.
+Int = Annotated[int, BeforeValidator(_whole_number), Strict()]
 Str = Annotated[str, Strict()]
 Bool = Annotated[bool, Strict()]
 CliBool = Annotated[bool, BeforeValidator(_cli_boolean), Strict()]  # a top-level key: the CLI sends "true"/"false"

@@ -9,7 +9,7 @@ from pydantic import model_validator
 from components.crds._base import DNS_SUBDOMAIN
 from components.crds.agentgateway import FailureMode, PrefixMode, ServiceType, SessionRouting
 
-from .fields import Bool, Int, Model, Str, Text, list_of, problem
+from .fields import Bool, Int, Model, Range, Str, Text, list_of, problem
 from .servers import DnsLabel, RoutePath
 
 
@@ -20,7 +20,7 @@ class GatewayConfig(Model):
     create: Bool = True
     name: Annotated[str, Text(DNS_SUBDOMAIN, "a Kubernetes object name", 253)] = "mcp-gateway"
     namespace: DnsLabel = "agentgateway-system"
-    port: Int(1, 65535) = 80
+    port: Annotated[Int, Range(1, 65535)] = 80
     service_type: ServiceType = "ClusterIP"  # of the data-plane Service the controller creates (create=True only)
 
     @model_validator(mode="after")

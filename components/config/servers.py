@@ -12,7 +12,7 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator, mod
 
 from components.crds._base import DNS_LABEL
 
-from .fields import Bool, Hint, Int, Model, Str, Text, distinct, list_of, problem, problems
+from .fields import Bool, Hint, Int, Model, Range, Str, Text, distinct, list_of, problem, problems
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 CODE_DIR = REPO_ROOT / "server_code"
@@ -82,13 +82,14 @@ ENV_HINT = Hint(expected="an object of environment variables")
 TOKEN_TEXT = re.compile(r"[!-~]{1,256}")
 
 
-def token_list(what: str) -> Any:
-    """A non-empty list (at most 64) of distinct printable-ASCII `what`s, e.g. groups or audiences."""
-    item = Annotated[str, Text(TOKEN_TEXT, f"a {what} (1 to 256 printable ASCII characters, no spaces)")]
-    return Annotated[tuple[item, ...], list_of(f"{what}s", f"[] is empty: list at least one {what}", 64), distinct(what)]
+def token_text(what: str) -> Text:
+    """Printable ASCII without spaces: what IdPs put in iss, aud and groups claims."""
+    return Text(TOKEN_TEXT, f"{what} (1 to 256 printable ASCII characters, no spaces)")
 
 
-GroupList = token_list("group")
+# Non-empty lists (at most 64) of distinct printable-ASCII names: groups (and, in auth.py, audiences).
+GroupList = Annotated[tuple[Annotated[str, token_text("a group")], ...],
+                      list_of("groups", "[] is empty: list at least one group", 64), distinct("group")]
 
 
 def _frozen(value: dict) -> Mapping:
@@ -168,8 +169,8 @@ class ServerConfig(Model):
     path: RoutePath = ""                       # default /mcp/<name>
     code: Optional[Annotated[str, Text(re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*\.py"),
                                        "a Python file name in server_code/ (e.g. github.py)")]] = None
-    replicas: Int(1, 100) = 1
-    port: Int(1024, 65535, " (non-root containers cannot bind ports below 1024)") = SERVER_PORT_DEFAULT
+    replicas: Annotated[Int, Range(1, 100)] = 1
+    port: Annotated[Int, Range(1024, 65535, " (non-root containers cannot bind ports below 1024)")] = SERVER_PORT_DEFAULT
     image: Optional[Image] = Field(None, validate_default=True)  # default: the top-level image (code servers)
     resources: ResourcesConfig = ResourcesConfig()
     # Tool authorization at the gateway: a deny list, or (exclusive) an allow list; None means no allow list.
@@ -184,7 +185,7 @@ class ServerConfig(Model):
     health_path: Optional[UpstreamPath] = None
     expected_tools: Optional[ToolList] = Field(None, validate_default=True)
     dangerous_tools: ToolList = ()
-    run_as_user: Optional[Int(1, 2**31 - 1, " (0 is root; the pods run as non-root)")] = None
+    run_as_user: Optional[Annotated[Int, Range(1, 2**31 - 1, " (0 is root; the pods run as non-root)")]] = None
     probe: Optional[ProbeConfig] = None
     allowed_groups: GroupList = ()
     tool_groups: Annotated[Mapping[Annotated[str, Text(re.compile(".+"), "a tool name")], GroupList],
@@ -278,7 +279,7 @@ class ServerConfig(Model):
 
     @model_validator(mode="after")
     def _exclusive_keys(self) -> "ServerConfig":
-        found = []
+        found: list[tuple[tuple, str, Any]] = []
         if {"denied_tools", "allowed_tools"} <= self.model_fields_set:
             found.append((("allowedTools",), "cannot be combined with deniedTools: use a deny list or an allow list",
                           self.allowed_tools))
