@@ -20,6 +20,7 @@ from .auth_plan import route_auth_fields
 from .availability import DisruptionBudget, DisruptionBudgetArgs
 from .gateway_auth import AuthTarget, GatewayAuth, GatewayAuthArgs, oauth_metadata_paths
 from .workload import EnvValue, server_labels
+from .readiness import GATEWAY_WAIT_FOR, WAIT_FOR_ANNOTATION
 from .network_policy import McpNetworkPolicies, McpNetworkPoliciesArgs
 from .server_secret import ServerSecret, ServerSecretArgs
 from .tool_policy import DANGEROUS_TOOLS_ANNOTATION, ToolPolicy, ToolPolicyArgs, ToolRule, \
@@ -27,7 +28,6 @@ from .tool_policy import DANGEROUS_TOOLS_ANNOTATION, ToolPolicy, ToolPolicyArgs,
 
 GATEWAY_CLASS = "agentgateway"  # created and owned by the agentgateway controller; never declared here
 LISTENER_NAME = "http"
-GATEWAY_WAIT_FOR = "condition=Accepted"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by Kubernetes on every namespace, immutable
 SESSION_KEY_ENV = "MCP_SESSION_KEY"  # read by server_code/mcp_core.py: replicas sign session ids with it
 # Pod Security Admission: reject (enforce), log (audit) and warn about pods that break the "restricted" profile.
@@ -254,7 +254,7 @@ class McpFederation(pulumi.ComponentResource):
             config.gateway.name,
             metadata={"name": config.gateway.name, "namespace": config.gateway.namespace,
                       "labels": {"app.kubernetes.io/part-of": "mcp-federation"},
-                      "annotations": {"pulumi.com/waitFor": GATEWAY_WAIT_FOR}},
+                      "annotations": {WAIT_FOR_ANNOTATION: GATEWAY_WAIT_FOR}},
             spec=GatewaySpec(gatewayClassName=GATEWAY_CLASS, listeners=[Listener(
                 name=LISTENER_NAME, port=config.gateway.port, protocol="HTTP",
                 allowedRoutes=AllowedRoutes(namespaces=admitted,

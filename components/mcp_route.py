@@ -15,6 +15,7 @@ from typing import Mapping, Optional, Sequence
 
 import pulumi
 
+from .readiness import BACKEND_WAIT_FOR, ROUTE_WAIT_FOR, WAIT_FOR_ANNOTATION
 from .crds import (
     AgentgatewayBackend,
     AgentgatewayBackendSpec,
@@ -39,10 +40,7 @@ BACKEND_GROUP = "agentgateway.dev"
 BACKEND_KIND = "AgentgatewayBackend"
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 UPSTREAM_MCP_PATH = "/mcp"  # where every server file serves MCP (mcp_core.MCP_PATH); image servers set theirs
-# `pulumi up` waits until the controller accepted the object (pulumi.md §4.1). HTTPRoute conditions live under
-# status.parents[], which `condition=` does not read, hence the jsonpath.
-BACKEND_WAIT_FOR = "condition=Accepted"
-ROUTE_WAIT_FOR = "jsonpath={.status.parents[*].conditions[?(@.type=='Accepted')].status}=True"
+# `pulumi up` waits until the controller accepted the object at its current generation (components/readiness.py).
 
 
 @dataclass(frozen=True)
@@ -63,7 +61,7 @@ def mcp_backend(resource_name: str, name: str, namespace: pulumi.Input[str], tar
     return AgentgatewayBackend(
         resource_name,
         metadata={"name": name, "namespace": namespace,
-                  "annotations": {**annotations, "pulumi.com/waitFor": BACKEND_WAIT_FOR}},
+                  "annotations": {**annotations, WAIT_FOR_ANNOTATION: BACKEND_WAIT_FOR}},
         spec=AgentgatewayBackendSpec(mcp=McpBackend(
             targets=[McpTarget(name=target.name, static=StaticMcpTarget(
                 backendRef=LocalObjectReference(name=target.service_name), port=target.port, path=target.path,
@@ -82,7 +80,7 @@ def path_route(resource_name: str, name: str, namespace: pulumi.Input[str], path
     gateway_name, gateway_namespace, listener_name = gateway
     return HTTPRoute(
         resource_name,
-        metadata={"name": name, "namespace": namespace, "annotations": {"pulumi.com/waitFor": ROUTE_WAIT_FOR}},
+        metadata={"name": name, "namespace": namespace, "annotations": {WAIT_FOR_ANNOTATION: ROUTE_WAIT_FOR}},
         spec=HTTPRouteSpec(
             parentRefs=[ParentReference(group=GATEWAY_GROUP, kind="Gateway", name=gateway_name,
                                         namespace=gateway_namespace, sectionName=listener_name)],

@@ -21,6 +21,7 @@ import pulumi
 
 from .config import ConfigError, FederationConfig, ServerConfig
 from .tool_access import group_rule_errors, tool_condition, with_condition
+from .readiness import POLICY_WAIT_FOR, WAIT_FOR_ANNOTATION
 from .crds import (
     AgentgatewayPolicy,
     AgentgatewayPolicySpec,
@@ -34,9 +35,8 @@ from .crds import (
 DANGEROUS_TOOLS_ANNOTATION = "mcp-federation.dev/dangerous-tools"  # on every AgentgatewayBackend (read by policy/)
 BACKEND_GROUP = "agentgateway.dev"
 BACKEND_KIND = "AgentgatewayBackend"
-# AgentgatewayPolicy conditions live under status.ancestors[] (research §1), which `condition=` does not read.
-# Waiting for Accepted means the tools are filtered before anything (e.g. the verifier) talks to the route.
-POLICY_WAIT_FOR = "jsonpath={.status.ancestors[*].conditions[?(@.type=='Accepted')].status}=True"
+# `pulumi up` waits until the policy is Accepted and Attached on a Gateway at its current generation
+# (components/readiness.py), so the tools are filtered before anything (e.g. the verifier) talks to the route.
 
 Action = Literal["Deny", "Allow"]
 
@@ -170,7 +170,7 @@ class ToolPolicy(pulumi.ComponentResource):
             f"{name}-tools",
             metadata={"name": f"{name}-tools", "namespace": args.namespace,
                       "labels": {"app.kubernetes.io/part-of": "mcp-federation"},
-                      "annotations": {"pulumi.com/waitFor": POLICY_WAIT_FOR}},
+                      "annotations": {WAIT_FOR_ANNOTATION: POLICY_WAIT_FOR}},
             spec=AgentgatewayPolicySpec(
                 targetRefs=[PolicyTargetReference(group=BACKEND_GROUP, kind=BACKEND_KIND, name=args.backend_name)],
                 backend=BackendPolicy(mcp=McpPolicy(authorization=McpAuthorization(
