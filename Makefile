@@ -59,7 +59,7 @@ render: venv  ## write the Kubernetes objects of a stack as YAML files, offline 
 	$(PY) -m render --stack $(STACK) --out rendered/$(STACK)
 
 .PHONY: kind-up kind-down dev-up
-kind-up:  ## local kind cluster mcp-federation + Gateway API v1.6.0 CRDs + agentgateway v1.4.1 (Helm); idempotent
+kind-up:  ## local kind cluster mcp-federation + Gateway API v1.6.1 CRDs + agentgateway v1.4.1 (Helm); idempotent
 	scripts/kind-up.sh
 
 kind-down:  ## delete the local kind cluster (the local Pulumi state in .pulumi-state is kept)

@@ -3,10 +3,12 @@ to each MCP server's port.
 
 The data-plane pods are the ones agentgateway's deployer creates for the Gateway. They carry the label
 `gateway.networking.k8s.io/gateway-name: <Gateway name>` (over 63 characters: shortened as below). Checked
-against the agentgateway source (not the v1.4.1 tag itself): the proxy chart's pod selector labels
-(`controller/pkg/kgateway/helm/agentgateway/templates/deployment.yaml`, `kgateway.gateway.selectorLabels`) and
-`safeLabelValue` in `controller/pkg/deployer/agentgateway_parameters.go`; the docs select the proxy pods the same
-way (`kubectl logs -l gateway.networking.k8s.io/gateway-name=agentgateway-proxy`). Not verified on a cluster.
+in agentgateway v1.4.1: the proxy chart's pod selector labels are defined in
+`controller/pkg/helm/agentgateway/templates/_helpers.tpl` (`kgateway.gateway.selectorLabels`, with
+`kgateway.gateway.safeLabelValue`) and used by `deployment.yaml` next to it; the deployer passes the Gateway's name
+(`controller/pkg/deployer/agentgateway_parameters.go`, which has the same `safeLabelValue`); the docs select the
+proxy pods the same way (`kubectl logs -l gateway.networking.k8s.io/gateway-name=agentgateway-proxy`). The e2e
+job (.github/workflows/e2e.yml) runs it on a cluster.
 
 Kubelet probes come from the pod's node, which a NetworkPolicy always admits.
 """

@@ -16,7 +16,12 @@ SCRIPTS = REPO_ROOT / "scripts"
 BASH = shutil.which("bash")
 TIMEOUT = 120
 TOOLS = ("docker", "kind", "helm", "kubectl", "pulumi")
-GATEWAY_API_URL = "https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.0/standard-install.yaml"
+GATEWAY_API_URL = "https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.1/standard-install.yaml"
+# agentgateway v1.4.1's own pins: controller/Makefile CLUSTER_NODE_VERSION, tools/go.mod sigs.k8s.io/kind
+NODE_IMAGE = "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5"
+KIND_VERSION = "v0.32.0"
+CRDS = ("crd/agentgatewaybackends.agentgateway.dev crd/agentgatewaypolicies.agentgateway.dev"
+        " crd/agentgatewayparameters.agentgateway.dev")
 
 # One fake for every tool: log "<tool> <argv>", then behave as configured by files in $FAKE_DIR.
 FAKE_TOOL = r'''#!/bin/sh
@@ -26,6 +31,7 @@ if [ -f "$FAKE_DIR/fail-$tool" ] && echo "$*" | grep -q "$(cat "$FAKE_DIR/fail-$
   echo "fake $tool: failure" >&2; exit 1
 fi
 case "$tool $1 $2" in
+  "kind version "*) cat "$FAKE_DIR/kind-version" 2>/dev/null || echo "kind v0.32.0 go1.26.4 linux/amd64"; exit 0 ;;
   "docker info "*) [ -f "$FAKE_DIR/docker-down" ] && exit 1; exit 0 ;;
   "kind get clusters") cat "$FAKE_DIR/clusters" 2>/dev/null; exit 0 ;;
   "kind create cluster") echo "$4" >> "$FAKE_DIR/clusters"; exit 0 ;;
@@ -52,14 +58,16 @@ def test_kind_up_on_a_fresh_machine_runs_every_step_in_order_with_pinned_version
     done = run("kind-up.sh", env)
     assert done.returncode == 0, done.stderr
     assert calls(fake_dir) == [
+        "kind version",
         "docker info",
         "kind get clusters",
-        "kind create cluster --name mcp-federation --image kindest/node:v1.33.1 --wait 120s",
+        f"kind create cluster --name mcp-federation --image {NODE_IMAGE} --wait 120s",
         f"kubectl --context kind-mcp-federation apply --server-side -f {GATEWAY_API_URL}",
         "helm upgrade --install agentgateway-crds oci://cr.agentgateway.dev/charts/agentgateway-crds --version v1.4.1"
-        " --namespace agentgateway-system --create-namespace --kube-context kind-mcp-federation --wait",
+        " --namespace agentgateway-system --create-namespace --kube-context kind-mcp-federation",
+        f"kubectl --context kind-mcp-federation wait --for=condition=Established {CRDS} --timeout 300s",
         "helm upgrade --install agentgateway oci://cr.agentgateway.dev/charts/agentgateway --version v1.4.1"
-        " --namespace agentgateway-system --kube-context kind-mcp-federation --wait --timeout 300s",
+        " --namespace agentgateway-system --kube-context kind-mcp-federation",
         "kubectl --context kind-mcp-federation wait --namespace agentgateway-system --for=condition=Available"
         " deployment --all --timeout 300s",
         "kubectl --context kind-mcp-federation get gatewayclass agentgateway",
@@ -98,7 +106,17 @@ def test_kind_up_without_a_running_docker_changes_nothing(fake):
     done = run("kind-up.sh", env)
     assert done.returncode == 2
     assert "daemon does not answer (is Docker running?)" in done.stderr
-    assert calls(fake_dir) == ["docker info"]
+    assert calls(fake_dir) == ["kind version", "docker info"]
+
+
+@pytest.mark.parametrize("version", ["kind v0.31.0 go1.25.1 linux/amd64", "kind v0.32.01 go1.26.4", ""])
+def test_kind_up_with_another_kind_version_changes_nothing(fake, version):
+    fake_dir, env = fake
+    (fake_dir / "kind-version").write_text(version + "\n")
+    done = run("kind-up.sh", env)
+    assert done.returncode == 2
+    assert f"kind {KIND_VERSION} is required" in done.stderr and "scripts/e2e-tools.sh" in done.stderr
+    assert calls(fake_dir) == ["kind version"]
 
 
 def test_kind_up_stops_at_the_first_failing_step_and_says_which(fake):
@@ -117,7 +135,7 @@ def test_kind_up_cluster_name_can_be_overridden(fake):
     fake_dir, env = fake
     done = run("kind-up.sh", {**env, "KIND_CLUSTER_NAME": "demo"})
     assert done.returncode == 0, done.stderr
-    assert "kind create cluster --name demo --image kindest/node:v1.33.1 --wait 120s" in calls(fake_dir)
+    assert f"kind create cluster --name demo --image {NODE_IMAGE} --wait 120s" in calls(fake_dir)
     assert all("--context kind-demo" in line for line in calls(fake_dir) if line.startswith("kubectl"))
 
 

@@ -122,3 +122,14 @@ def test_long_gateway_names_get_agentgateways_shortened_label_value():
     assert gateway_label_value(name) == expected and len(expected) <= 63
     assert gateway_label_value("mcp-gateway") == "mcp-gateway"
     assert gateway_label_value("x" * 63) == "x" * 63
+
+
+def test_the_label_citation_names_the_file_that_defines_it():
+    """agentgateway v1.4.1 defines `kgateway.gateway.selectorLabels` in the proxy chart's _helpers.tpl under
+    controller/pkg/helm/ (git ls-tree v1.4.1); the earlier citation named a path that does not exist there."""
+    import components.network_policy as network_policy
+
+    doc = network_policy.__doc__
+    assert "controller/pkg/helm/agentgateway/templates/_helpers.tpl" in doc
+    assert "kgateway.gateway.selectorLabels" in doc
+    assert "controller/pkg/kgateway/helm" not in doc
