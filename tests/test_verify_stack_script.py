@@ -60,7 +60,21 @@ case "$*" in
   "get service -n mcp -l gateway.networking.k8s.io/gateway-name=agw -o jsonpath={.items[0].metadata.name}")
     echo agw-svc ;;
   "get service -n mcp agw-svc -o jsonpath="*) printf '%s' "$FAKE_EXTERNAL" ;;
+  "get deployment,daemonset -n mcp -l gateway.networking.k8s.io/gateway-name=agw -o name")
+    # the proxy appears after $FAKE_DIR/proxy-after lookups (default: at once), never with $FAKE_DIR/no-proxy
+    [ -f "$FAKE_DIR/no-proxy" ] && exit 0
+    n=$(cat "$FAKE_DIR/proxy-after" 2>/dev/null || echo 0)
+    if [ "$n" -gt 0 ]; then echo $((n - 1)) > "$FAKE_DIR/proxy-after"; exit 0; fi
+    echo deployment.apps/agw ;;
+  "rollout status -n mcp deployment.apps/agw --timeout "*)
+    [ -f "$FAKE_DIR/rollout-fails" ] && { echo 'error: timed out waiting for the condition' >&2; exit 1; }
+    echo 'deployment "agw" successfully rolled out' ;;
   "port-forward -n mcp service/agw-svc "*)
+    n=$(cat "$FAKE_DIR/pf-failures" 2>/dev/null || echo 0)
+    if [ "$n" -gt 0 ]; then
+      echo $((n - 1)) > "$FAKE_DIR/pf-failures"
+      echo "error: unable to forward port because pod is not running. Current status=Pending" >&2; exit 1
+    fi
     echo $$ > "$FAKE_DIR/port-forward.pid"
     ports="${5%%:*} ${5##*:}"
     exec python3 "$FAKE_DIR/forwarder.py" $ports ;;
@@ -119,6 +133,54 @@ def test_port_forwards_without_an_external_address_and_stops_the_forward(gateway
     pid = int((tmp_path / "port-forward.pid").read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # cleaned up on exit
+
+
+def test_waits_for_the_proxy_rollout_before_verifying(gateway, tmp_path):
+    env = fake_cluster(tmp_path, gateway, [plan_entry("fetch")], external="127.0.0.1")
+    (tmp_path / "proxy-after").write_text("2")  # the controller creates the Deployment a little later
+    done = run_script(env, "dev", "--deadline", "15")
+    assert done.returncode == 0, done.stdout + done.stderr
+    log = (tmp_path / "kubectl.log").read_text().splitlines()
+    lookups = [i for i, line in enumerate(log) if line.startswith("get deployment,daemonset")]
+    rollout = next(i for i, line in enumerate(log) if line.startswith("rollout status"))
+    assert len(lookups) == 3 and lookups[-1] < rollout
+    assert rollout < next(i for i, line in enumerate(log) if line.startswith("get service"))
+    assert "waiting for deployment.apps/agw to roll out" in done.stderr
+
+
+def test_a_proxy_that_does_not_roll_out_exits_2_before_verifying(gateway, tmp_path):
+    env = fake_cluster(tmp_path, gateway, [plan_entry("fetch")], external="127.0.0.1")
+    (tmp_path / "rollout-fails").write_text("")
+    done = run_script(env, "dev", "--deadline", "15")
+    assert done.returncode == 2
+    assert "the proxy deployment.apps/agw of Gateway mcp/agw did not roll out" in done.stderr
+    assert done.stdout == ""  # the verifier never ran
+    assert not [line for line in (tmp_path / "kubectl.log").read_text().splitlines() if "get service" in line]
+
+
+def test_no_proxy_at_all_exits_2_naming_the_gateway(gateway, tmp_path):
+    env = fake_cluster(tmp_path, gateway, [plan_entry("fetch")], external="127.0.0.1")
+    (tmp_path / "no-proxy").write_text("")
+    done = run_script({**env, "VERIFY_PROXY_WAIT_SECONDS": "1"}, "dev")
+    assert done.returncode == 2
+    assert "no proxy Deployment for Gateway mcp/agw (label gateway.networking.k8s.io/gateway-name=agw)" in done.stderr
+
+
+def test_port_forward_is_retried_until_it_comes_up(gateway, tmp_path):
+    env = fake_cluster(tmp_path, gateway, [plan_entry("fetch")], external="")
+    (tmp_path / "pf-failures").write_text("2")
+    done = run_script(env, "dev", "--deadline", "15")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stderr.count("port-forward attempt") == 2 and "attempt 3 of 5" in done.stderr
+    assert "pod is not running" in done.stderr
+
+
+def test_port_forward_gives_up_after_its_attempts(gateway, tmp_path):
+    env = fake_cluster(tmp_path, gateway, [plan_entry("fetch")], external="")
+    (tmp_path / "pf-failures").write_text("9")
+    done = run_script(env, "dev", "--deadline", "15")
+    assert done.returncode == 2
+    assert "did not come up after 5 attempts" in done.stderr and done.stdout == ""
 
 
 def test_a_failing_route_gives_exit_code_1(gateway, tmp_path):
