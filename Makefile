@@ -26,7 +26,22 @@ $(CONFORMANCE_DIR)/node_modules/.installed: $(CONFORMANCE_DIR)/package.json $(CO
 .PHONY: conformance-deps
 conformance-deps: $(CONFORMANCE_DIR)/node_modules/.installed  ## install the pinned official MCP conformance suite (npm ci; needs node and npm)
 
-test: venv conformance-deps  ## run the whole test suite
+# The official MCP reference server the tests run as a real peer (tests/test_everything.py): the exact version and
+# every dependency from tests/everything/package-lock.json. Needs node >= 20 (the lockfile's @hono/node-server
+# requires it) and npm (Debian: apt-get install nodejs npm); without them this target, and so `make test`, fails.
+EVERYTHING_DIR := tests/everything
+$(EVERYTHING_DIR)/node_modules/.installed: $(EVERYTHING_DIR)/package.json $(EVERYTHING_DIR)/package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+		{ echo "make: node and npm are required for the tests (Debian: apt-get install nodejs npm)" >&2; exit 2; }
+	@node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' || \
+		{ echo "make: node >= 20 is required for the tests, found $$(node --version)" >&2; exit 2; }
+	npm ci --prefix $(EVERYTHING_DIR) --no-audit --no-fund --ignore-scripts
+	touch $@
+
+.PHONY: everything-deps
+everything-deps: $(EVERYTHING_DIR)/node_modules/.installed  ## install the pinned official MCP reference server (npm ci) for the tests
+
+test: venv conformance-deps everything-deps  ## run the whole test suite
 	$(PY) -m pytest
 
 bench-servers: venv  ## tools/call req/s of a mock MCP server next to the tutorial-pattern baseline

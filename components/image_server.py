@@ -19,7 +19,7 @@ from .workload import (PORT_NAME, RUN_AS_USER, EnvValue, container_security_cont
                        mcp_service, server_deployment, server_probes)
 
 TMP_MOUNT = "/tmp"
-TMP_SIZE_LIMIT = "64Mi"
+TMP_SIZE_LIMIT = "256Mi"  # npm (an image running `npx <package>`) keeps its cache and install here
 STARTUP_PERIOD_SECONDS = 5
 STARTUP_FAILURE_THRESHOLD = 24  # up to 2 minutes to start
 RESERVED_ENV = ("PORT",)  # set by the component to the container port

@@ -42,7 +42,7 @@ def test_pod_is_hardened_like_the_code_servers(mocks):
                                             "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
     # the root filesystem is read-only, so the image gets a bounded writable /tmp
     assert container["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
-    assert pod["volumes"] == [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
+    assert pod["volumes"] == [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}]
 
 
 def test_image_command_args_port_and_env(mocks):

@@ -120,9 +120,10 @@ def test_dangerous_tools_follow_the_stack_name_and_the_policy_config(analyzer, m
     dev = run_stack(mocks, "dev", cli_config("dev"))
     staging = dev.as_stack("staging")
     assert _denials(analyzer, dev) == []
-    # One diagnostic per undenied dangerous tool: github and slack have one each; the aggregated route (mcp-all)
-    # that Pulumi.dev.yaml enables has both.
-    expected = sorted(staging.urn(BACKEND, f"{name}-backend") for name in ("github", "slack", "mcp-all", "mcp-all"))
+    # One diagnostic per undenied dangerous tool: github and slack have one each, everything two (get-env,
+    # gzip-file-as-resource); the aggregated route (mcp-all) that Pulumi.dev.yaml enables has all four.
+    expected = sorted(staging.urn(BACKEND, f"{name}-backend")
+                      for name in ("github", "slack", "everything", "everything", *["mcp-all"] * 4))
     assert _denials(analyzer, staging) == expected
     config = analyzer_pb2.PolicyConfig(enforcementLevel=analyzer_pb2.MANDATORY,
                                        properties=_struct({"devStacks": ["dev", "staging"]}))

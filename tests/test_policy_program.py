@@ -15,7 +15,9 @@ from policy.testing import Reported, check_resource, check_stack
 from tests.pulumi_mocks import cli_config, mocks, restart, run_program  # noqa: F401 (fixture)
 from tests.resource_types import BACKEND, DEPLOYMENT, HTTP_ROUTE, NAMESPACE, SERVICE
 
-SERVERS = ("fetch", "github", "slack")
+SERVERS = ("fetch", "github", "slack")  # the dev stack's code servers
+# The dev stack's image server (Pulumi.dev.yaml) and the tools its config marks dangerous.
+IMAGE_SERVER_DANGEROUS = {"everything": ("get-env", "gzip-file-as-resource")}
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,7 @@ def test_every_dev_workload_and_route_passes_the_workload_and_route_policies(dev
     found = dev.check()
     assert [v for v in found if v.policy in ("resource-limits", "image-pinned", "route-backend-declared")] == []
     assert [v for v in found if v.policy == "pod-security-restricted" and "Namespace" not in v.message] == []
-    assert len([r for r in dev.inputs if r.resource_type == DEPLOYMENT]) == len(SERVERS)
+    assert len([r for r in dev.inputs if r.resource_type == DEPLOYMENT]) == len(SERVERS) + len(IMAGE_SERVER_DANGEROUS)
 
 
 def _backend_ref(props: dict) -> dict:

@@ -12,7 +12,7 @@ from policy.dangerous_tools import DANGEROUS_TOOLS_ANNOTATION
 from render.core import run_stack as run_rendered
 from render.stack_config import stack_config
 from tests.pulumi_mocks import REPO_ROOT, cli_config, mocks  # noqa: F401 (fixture)
-from tests.test_policy_program import BACKEND, SERVERS, PolicyView, dev, policy_view, run_stack  # noqa: F401
+from tests.test_policy_program import BACKEND, IMAGE_SERVER_DANGEROUS, SERVERS, PolicyView, dev, policy_view, run_stack  # noqa: F401,E501
 from tests.resource_types import POLICY
 
 # What a non-dev stack needs to pass jwt-authentication-required (tests/test_policy_auth.py tests that rule).
@@ -40,14 +40,15 @@ def non_dev(request) -> PolicyView:
 
 def _dangerous_pairs() -> dict[str, list[str]]:
     """Per server, the `<target>/<tool>` pairs its backend must declare (from the real tool catalogs)."""
-    return {name: [f"{name}/{tool}" for tool in sorted(load_catalog(CODE_DIR, f"{name}.py").dangerous_tool_names)]
-            for name in SERVERS}
+    return {**{name: [f"{name}/{tool}" for tool in sorted(load_catalog(CODE_DIR, f"{name}.py").dangerous_tool_names)]
+               for name in SERVERS},
+            **{name: [f"{name}/{tool}" for tool in sorted(tools)] for name, tools in IMAGE_SERVER_DANGEROUS.items()}}
 
 
 def _aggregate_pairs(view: PolicyView) -> dict[str, list[str]]:
     """The aggregated route's backend (dev enables it) must declare every target's pairs."""
     aggregate = [r.name[:-len("-backend")] for r in view.inputs if r.resource_type == BACKEND
-                 and r.name[:-len("-backend")] not in SERVERS]
+                 and r.name[:-len("-backend")] not in {*SERVERS, *IMAGE_SERVER_DANGEROUS}]
     return {name: sorted(p for pairs in _dangerous_pairs().values() for p in pairs) for name in aggregate}
 
 
@@ -77,7 +78,7 @@ def test_every_non_dev_stack_passes_every_policy(non_dev):
 def test_backends_carry_the_dangerous_tools_the_policy_checks(dev):
     pairs = _dangerous_pairs()
     assert pairs["github"] and pairs["slack"]  # otherwise the dangerous-tools tests below would prove nothing
-    for name in SERVERS:
+    for name in pairs:
         annotations = dev.props(BACKEND, f"{name}-backend")["metadata"]["annotations"]
         assert annotations[DANGEROUS_TOOLS_ANNOTATION] == ",".join(pairs[name])
 
@@ -137,13 +138,13 @@ def test_a_backend_without_the_annotation_cannot_be_checked_outside_dev(non_dev)
 
 def test_an_aggregated_backend_is_checked_per_target(mocks):
     config = {"mcp-federation:denyDangerousTools": True, "mcp-federation:auth": STRICT_AUTH,
-              "mcp-federation:aggregate": {"enabled": True, "name": "mcp-all"}}
+              "mcp-federation:aggregate": {"enabled": True, "name": "mcp-all", "servers": list(SERVERS)}}
     view = run_stack(mocks, "staging", cli_config("dev", config))
     assert view.check() == []
     backend = view.props(BACKEND, "mcp-all-backend")
     assert len(backend["spec"]["mcp"]["targets"]) == len(SERVERS)
     assert backend["metadata"]["annotations"][DANGEROUS_TOOLS_ANNOTATION] == \
-        ",".join(sorted(pair for pairs in _dangerous_pairs().values() for pair in pairs))
+        ",".join(sorted(pair for name in SERVERS for pair in _dangerous_pairs()[name]))
     name, urn = _authorization_policy(view, "mcp-all"), view.urn(BACKEND, "mcp-all-backend")
 
     def expressions(*rules: str):

@@ -15,9 +15,14 @@ from verify.plan import parse_plan
 from tests.server_process import RawMcp, start_server
 from tests.resource_types import BACKEND, CONFIG_MAP, DEPLOYMENT, GATEWAY, HTTP_ROUTE, NAMESPACE, NETWORK_POLICY, PARAMETERS, SERVICE
 
-SERVERS = ("fetch", "github", "slack")
+SERVERS = ("fetch", "github", "slack")  # the code servers of the dev stack
+IMAGE_SERVERS = ("everything",)  # its type image server: the official MCP reference server
+EVERYTHING_TOOLS = ["echo", "get-annotated-message", "get-env", "get-resource-links", "get-resource-reference",
+                    "get-structured-content", "get-sum", "get-tiny-image", "gzip-file-as-resource",
+                    "toggle-simulated-logging", "toggle-subscriber-updates", "trigger-long-running-operation"]
 FEDERATION = "mcpfederation:components:McpFederation"
 SERVER = "mcpfederation:components:McpServer"
+IMAGE_SERVER = "mcpfederation:components:McpImageServer"
 ROUTE = "mcpfederation:components:McpRoute"
 NETWORK = "mcpfederation:components:McpNetworkPolicies"
 AGGREGATE = "mcpfederation:components:AggregateRoute"
@@ -47,6 +52,10 @@ def test_declares_exactly_the_expected_resources(dev):
         expected |= {(SERVER, name), (ROUTE, name), (CONFIG_MAP, f"{name}-code"), (DEPLOYMENT, name),
                      (SERVICE, name), (BACKEND, f"{name}-backend"), (HTTP_ROUTE, f"{name}-route"),
                      (NETWORK_POLICY, f"{name}-from-gateway")}
+    for name in IMAGE_SERVERS:  # no code ConfigMap
+        expected |= {(IMAGE_SERVER, name), (ROUTE, name), (DEPLOYMENT, name), (SERVICE, name),
+                     (BACKEND, f"{name}-backend"), (HTTP_ROUTE, f"{name}-route"),
+                     (NETWORK_POLICY, f"{name}-from-gateway")}
     declared = [(r.typ, r.name) for r in dev.resources]
     assert sorted(declared) == sorted(expected)  # also: no duplicates, no GatewayClass, no ReferenceGrant
 
@@ -56,7 +65,8 @@ def test_every_kubernetes_resource_uses_the_explicit_provider(dev):
     assert provider.inputs.get("context") == "kind-mcp-federation"  # kubeContext in Pulumi.dev.yaml
     provider_ref = f"{dev.urn(provider)}::kubernetes_id"
     kubernetes = dev.kubernetes_objects()
-    assert len(kubernetes) == 4 + 6 * len(SERVERS) + 2  # + the aggregated route's backend and HTTPRoute
+    # + the aggregated route's backend and HTTPRoute; an image server has no ConfigMap
+    assert len(kubernetes) == 4 + 6 * len(SERVERS) + 5 * len(IMAGE_SERVERS) + 2
     assert {(r.typ, r.name): r.provider for r in kubernetes} == {(r.typ, r.name): provider_ref for r in kubernetes}
 
 
@@ -69,12 +79,12 @@ def test_parentage_shows_the_component_types(dev):
     expected_parent = {NAMESPACE: FEDERATION, GATEWAY: FEDERATION, SERVER: FEDERATION, ROUTE: FEDERATION,
                        CONFIG_MAP: SERVER, DEPLOYMENT: SERVER, SERVICE: SERVER, BACKEND: ROUTE, HTTP_ROUTE: ROUTE,
                        NETWORK: FEDERATION, NETWORK_POLICY: NETWORK, PARAMETERS: FEDERATION,
-                       AGGREGATE: FEDERATION,
+                       AGGREGATE: FEDERATION, IMAGE_SERVER: FEDERATION,
                        FEDERATION: "pulumi:pulumi:Stack", K8S_PROVIDER_TYPE: "pulumi:pulumi:Stack"}
-    aggregate_children = {(BACKEND, f"{AGGREGATE_NAME}-backend"), (HTTP_ROUTE, f"{AGGREGATE_NAME}-route")}
+    special = {(BACKEND, f"{AGGREGATE_NAME}-backend"): AGGREGATE, (HTTP_ROUTE, f"{AGGREGATE_NAME}-route"): AGGREGATE,
+               **{(kind, name): IMAGE_SERVER for name in IMAGE_SERVERS for kind in (DEPLOYMENT, SERVICE)}}
     assert {(r.typ, r.name): dev.parent_type(r) for r in dev.resources} == \
-        {(r.typ, r.name): AGGREGATE if (r.typ, r.name) in aggregate_children else expected_parent[r.typ]
-         for r in dev.resources}
+        {(r.typ, r.name): special.get((r.typ, r.name), expected_parent[r.typ]) for r in dev.resources}
     # A server's children sit under the component of the same name (mock URNs keep only the parent's type).
     assert dev.urn(dev.one(SERVER, "github")).endswith(f"{FEDERATION}${SERVER}::github")
 
@@ -207,13 +217,17 @@ def test_stack_outputs(dev):
         expected_plan.append({"name": name, "path": f"/mcp/{name}", "expectedTools": catalog.tool_names,
                               "deniedTools": [], "probe": {"tool": catalog.probe_tool,
                                                            "arguments": catalog.probe_arguments}})
-    aggregated = {"name": AGGREGATE_NAME, "path": "/mcp", "targets": list(SERVERS), "deniedTools": [],
+    expected_plan.append({"name": "everything", "path": "/mcp/everything", "expectedTools": EVERYTHING_TOOLS,
+                          "deniedTools": [], "probe": {"tool": "echo", "arguments": {"message": "mcp-federation verify"}},
+                          "toolsMatch": "atLeast"})
+    aggregated = {"name": AGGREGATE_NAME, "path": "/mcp", "targets": [*SERVERS, *IMAGE_SERVERS], "deniedTools": [],
                   "expectedTools": [f"{entry['name']}_{tool}" for entry in expected_plan
                                     for tool in entry["expectedTools"]]}
     *per_server, aggregate_entry = dev.outputs["verificationPlan"]
     assert per_server == expected_plan
     assert {key: aggregate_entry[key] for key in aggregated} == aggregated
-    assert dev.outputs["routes"] == {**{name: f"/mcp/{name}" for name in SERVERS}, AGGREGATE_NAME: "/mcp"}
+    assert dev.outputs["routes"] == {**{name: f"/mcp/{name}" for name in (*SERVERS, *IMAGE_SERVERS)},
+                                     AGGREGATE_NAME: "/mcp"}
     assert (dev.outputs["namespace"], dev.outputs["gateway"]) == \
         ("mcp", {"name": "mcp-gateway", "namespace": "agentgateway-system", "port": 80})
     assert set(dev.outputs) == {"namespace", "gateway", "routes", "verificationPlan"}

@@ -183,6 +183,8 @@ def test_make_n_shows_what_each_target_does(target, expected):
     env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     done = subprocess.run(["make", "-n", target], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, env=env)
     assert done.returncode == 0, done.stderr
-    venv_recipe = ("-m venv .venv", "-m pip install", "touch .venv/.installed")  # shown when the venv is stale
+    venv_recipe = ("-m venv .venv", "-m pip install", "touch .venv/.installed",  # shown when the venv is stale
+                   "command -v node", "{ echo \"make: node", "node -e", "npm ci --prefix tests/everything",
+                   "touch tests/everything/node_modules/.installed")  # and when tests/everything is
     lines = [line for line in done.stdout.splitlines() if not any(part in line for part in venv_recipe)]
     assert lines == expected

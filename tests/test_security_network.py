@@ -70,7 +70,8 @@ def _policies(declared: Declared) -> list[dict]:
 def test_policies_validate_against_the_kubernetes_schema(dev):
     policies = dev.of_type(NETWORK_POLICY)
     assert sorted(r.inputs["metadata"]["name"] for r in policies) == \
-        ["default-deny-ingress", "fetch-from-gateway", "github-from-gateway", "slack-from-gateway"]
+        ["default-deny-ingress", "everything-from-gateway", "fetch-from-gateway", "github-from-gateway",
+         "slack-from-gateway"]
     for policy in policies:
         assert_valid(policy.inputs)
         assert policy.inputs["metadata"]["namespace"] == "mcp"

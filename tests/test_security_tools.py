@@ -136,8 +136,10 @@ def test_probe_that_is_dangerous_is_an_error_when_dangerous_tools_are_denied():
 def test_program_declares_one_valid_policy_per_backend_with_something_to_deny(mocks):
     declared = run_program(mocks, cli_config("dev", {"mcp-federation:denyDangerousTools": True, **NO_AGGREGATE}))
     policies = {r.name: r.inputs for r in declared.of_type(POLICY)}
-    assert sorted(policies) == ["github-tools", "slack-tools"]  # fetch has no dangerous tool: no policy
-    for server, tool in (("github", "delete_repo"), ("slack", "delete_channel")):
+    # fetch has no dangerous tool: no policy; everything (the image server) has two
+    assert sorted(policies) == ["everything-tools", "github-tools", "slack-tools"]
+    for server, tools in (("github", ["delete_repo"]), ("slack", ["delete_channel"]),
+                          ("everything", ["get-env", "gzip-file-as-resource"])):
         policy = policies[f"{server}-tools"]
         assert_valid(policy)
         assert policy["metadata"] == {"name": f"{server}-tools", "namespace": "mcp",
@@ -148,7 +150,7 @@ def test_program_declares_one_valid_policy_per_backend_with_something_to_deny(mo
             "targetRefs": [{"group": "agentgateway.dev", "kind": "AgentgatewayBackend",
                             "name": backend["metadata"]["name"]}],
             "backend": {"mcp": {"authorization": {"action": "Deny", "policy": {
-                "matchExpressions": [f'mcp.tool.name == "{tool}"']}}}}}
+                "matchExpressions": [f'mcp.tool.name == "{tool}"' for tool in tools]}}}}}
         assert backend["metadata"]["namespace"] == policy["metadata"]["namespace"]
         assert declared.parent_type(declared.one(POLICY, f"{server}-tools")) == \
             "mcpfederation:components:ToolPolicy"
@@ -157,6 +159,8 @@ def test_program_declares_one_valid_policy_per_backend_with_something_to_deny(mo
     assert "delete_repo" not in plan["github"]["expectedTools"]
     assert plan["slack"]["deniedTools"] == ["delete_channel"]
     assert plan["fetch"]["deniedTools"] == []
+    assert plan["everything"]["deniedTools"] == ["get-env", "gzip-file-as-resource"]
+    assert "get-env" not in plan["everything"]["expectedTools"] and plan["everything"]["toolsMatch"] == "atLeast"
 
 
 def test_every_backend_carries_the_dangerous_tools_annotation(mocks):
@@ -164,7 +168,8 @@ def test_every_backend_carries_the_dangerous_tools_annotation(mocks):
     annotations = {r.name: r.inputs["metadata"]["annotations"][DANGEROUS_TOOLS_ANNOTATION]
                    for r in declared.of_type(BACKEND)}
     assert annotations == {"fetch-backend": "", "github-backend": "github/delete_repo",
-                           "slack-backend": "slack/delete_channel"}
+                           "slack-backend": "slack/delete_channel",
+                           "everything-backend": "everything/get-env,everything/gzip-file-as-resource"}
     assert declared.of_type(POLICY) == []  # dev: denyDangerousTools false, nothing listed
 
 

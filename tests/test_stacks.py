@@ -73,9 +73,13 @@ def _deployments(declared: Declared) -> dict[str, dict]:
     return {r.name: normalize_numbers(r.inputs) for r in declared.of_type(DEPLOYMENT)}
 
 
+# Image servers run their own pinned image (dev: the official MCP reference server on a pinned Node image).
+IMAGE_SERVER_IMAGES = {("dev", "everything"): "node:22.23.2-alpine3.24"}
+
+
 def test_servers_replicas_resources_and_image_pins_differ_by_stack(rendered):
     expected = {
-        "dev": ({"fetch": 1, "github": 1, "slack": 1}, "python:3.11-slim", "128Mi"),
+        "dev": ({"fetch": 1, "github": 1, "slack": 1, "everything": 1}, "python:3.11-slim", "128Mi"),
         "staging": ({"fetch": 1, "github": 2, "slack": 2}, "python:3.11.13-slim", "192Mi"),
         "prod": ({"github": 3, "slack": 3}, PROD_IMAGE, "256Mi"),
     }
@@ -84,7 +88,7 @@ def test_servers_replicas_resources_and_image_pins_differ_by_stack(rendered):
         assert {name: d["spec"]["replicas"] for name, d in deployments.items()} == replicas, stack
         for name, deployment in deployments.items():
             (container,) = deployment["spec"]["template"]["spec"]["containers"]
-            assert container["image"] == image, (stack, name)
+            assert container["image"] == IMAGE_SERVER_IMAGES.get((stack, name), image), (stack, name)
             if replicas[name] > 1:
                 assert container["resources"]["limits"]["memory"] == memory_limit, (stack, name)
         budgets = sorted(r.name for r in rendered[stack][0].of_type(PDB))
