@@ -40,6 +40,9 @@ make venv >/dev/null
 echo "==> stack: $stack"
 pulumi stack select --create "$stack"
 
+echo "==> checking for a pre-existing Namespace/Gateway the stack would create ($stack)"
+"$root/.venv/bin/python" "$root/scripts/preexisting.py" "$stack"
+
 echo "==> pulumi up ($stack)"
 pulumi up --yes --stack "$stack"
 

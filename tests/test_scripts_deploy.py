@@ -21,6 +21,7 @@ tool="$(basename "$0")"
 echo "$tool $*" >> "$FAKE_DIR/calls.log"
 case "$tool $*" in
   "pulumi stack output gateway"*) echo "error: no outputs (fake)" >&2; exit 255 ;;
+  "kubectl "*" get "*) [ -f "$FAKE_DIR/exists" ] && exit 0; exit 1 ;;  # nothing pre-exists unless told
 esac
 exit 0
 '''
@@ -46,6 +47,9 @@ def test_deploy_logs_in_to_a_file_backend_selects_the_stack_runs_up_then_verifie
         f"pulumi login file://{backend}",
         "make venv",
         "pulumi stack select --create dev",
+        "pulumi stack export --stack dev",  # scripts/preexisting.py: nothing to create already exists
+        "kubectl --context kind-mcp-federation get namespace mcp -o name",
+        "kubectl --context kind-mcp-federation get gateway -n agentgateway-system mcp-gateway -o name",
         "pulumi up --yes --stack dev",
         "pulumi stack output gateway --json --stack dev",  # scripts/verify-stack.sh, after the up
     ]
@@ -83,3 +87,22 @@ def test_a_missing_tool_is_named(fake, tool):
     done = run(env, "--check", "dev")
     assert done.returncode == 2 and f"'{tool}' is not on PATH" in done.stderr
     assert calls(fake_dir) == []
+
+
+def test_a_pre_existing_namespace_stops_before_the_up_with_the_ways_out(fake):
+    fake_dir, env = fake
+    (fake_dir / "exists").write_text("")
+    done = run(env, "dev")
+    assert done.returncode == 2
+    assert not [line for line in calls(fake_dir) if line.startswith("pulumi up")]
+    assert "would create Namespace mcp, Gateway agentgateway-system/mcp-gateway" in done.stderr
+    assert "pulumi config set --stack dev createNamespace false" in done.stderr
+    assert "PULUMI_K8S_UPSERT_EXISTING_OBJECTS=true scripts/deploy.sh dev" in done.stderr
+    assert "pulumi import --stack dev kubernetes:core/v1:Namespace mcp mcp" in done.stderr
+
+
+def test_the_upsert_opt_in_skips_the_check(fake):
+    fake_dir, env = fake
+    (fake_dir / "exists").write_text("")
+    run({**env, "PULUMI_K8S_UPSERT_EXISTING_OBJECTS": "true"}, "dev")
+    assert "pulumi up --yes --stack dev" in calls(fake_dir)
