@@ -17,7 +17,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 STACKS = ("dev", "staging", "prod")
 # Pinned majors: the current Node 24 releases of the GitHub actions, pulumi/actions v7 (2026-05).
-ACTION_MAJORS = {"actions/checkout": "v6", "actions/setup-python": "v6", "pulumi/actions": "v7"}
+ACTION_MAJORS = {"actions/checkout": "v6", "actions/setup-python": "v6", "pulumi/actions": "v7",
+                 "actions/setup-go": "v6", "actions/upload-artifact": "v6"}  # the last two: e2e.yml
 # Inputs of pulumi/actions@v7 (its action.yml, as actionlint's action metadata also lists them).
 PULUMI_ACTION_INPUTS = {
     "always-include-summary", "cloud-url", "color", "command", "comment-on-pr", "comment-on-pr-number",
@@ -46,7 +47,8 @@ def all_steps() -> list[tuple[str, dict]]:
 
 
 def test_the_workflow_files():
-    assert sorted(p.name for p in WORKFLOWS.iterdir()) == ["deploy-stack.yml", "deploy.yml", "pull-request.yml"]
+    assert sorted(p.name for p in WORKFLOWS.iterdir()) == ["deploy-stack.yml", "deploy.yml", "e2e.yml",
+                                                           "pull-request.yml"]
 
 
 # --- pull requests ---------------------------------------------------------------------------------------------
@@ -159,7 +161,8 @@ def test_actions_are_pinned_to_their_current_major():
 
 
 def test_pulumi_action_steps_have_the_required_and_only_known_inputs():
-    steps = [(name, step) for name, step in all_steps() if str(step.get("uses", "")).startswith("pulumi/actions@")]
+    steps = [(name, step) for name, step in all_steps() if str(step.get("uses", "")).startswith("pulumi/actions@")
+             and "command" in step.get("with", {})]  # e2e.yml uses it only to install the CLI (tests/test_workflow_e2e.py)
     assert [(name, step["with"]["command"]) for name, step in steps] == [
         ("deploy-stack.yml", "preview"), ("deploy-stack.yml", "up"), ("pull-request.yml", "preview")]
     for name, step in steps:
