@@ -73,7 +73,11 @@ bench: venv  ## run every benchmark script in bench/ (about 2 minutes; prints ta
 render: venv  ## write the Kubernetes objects of a stack as YAML files, offline (make render STACK=dev -> rendered/dev/)
 	$(PY) -m render --stack $(STACK) --out rendered/$(STACK)
 
-.PHONY: kind-up kind-down dev-up
+.PHONY: kind-up kind-down dev-up tools
+TOOLS_DIR ?= .tools/bin
+tools:  ## the pinned kind v0.32.0, kubectl v1.36.1 and Helm v4.2.3 into .tools/bin (needs go and curl); put it on PATH
+	scripts/e2e-tools.sh $(TOOLS_DIR)
+
 kind-up:  ## local kind cluster mcp-federation + Gateway API v1.6.1 CRDs + agentgateway v1.4.1 (Helm); idempotent
 	scripts/kind-up.sh
 

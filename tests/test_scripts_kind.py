@@ -172,6 +172,7 @@ def test_every_script_is_shellcheck_clean():
 @pytest.mark.parametrize("target, expected", [
     ("kind-up", ["scripts/kind-up.sh"]),
     ("kind-down", ["scripts/kind-down.sh"]),
+    ("tools", ["scripts/e2e-tools.sh .tools/bin"]),
     ("dev-up", ["scripts/deploy.sh --check dev", "scripts/kind-up.sh", "scripts/deploy.sh dev"]),
     ("render", [".venv/bin/python -m render --stack dev --out rendered/dev"]),
     ("verify", ["scripts/verify-stack.sh dev"]),
