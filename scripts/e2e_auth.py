@@ -115,7 +115,9 @@ def enable_auth(stack_file: Path, directory: Path, tool_groups: list[str]) -> di
     for server, tool, group in map(_tool_group, tool_groups):
         if server not in by_name:
             raise UsageError(f"--tool-group {server}:{tool}:{group}: no server {server!r} in {stack_file}")
-        by_name[server].setdefault("toolGroups", {}).setdefault(tool, []).append(group)
+        groups = by_name[server].setdefault("toolGroups", {}).setdefault(tool, [])
+        if group not in groups:  # idempotent: a re-run does not list the group twice
+            groups.append(group)
     stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
     return document
 

@@ -77,6 +77,9 @@ def test_enable_writes_strict_auth_with_the_inline_jwks_and_tool_groups(keys, tm
     assert json.loads(provider["jwks"]["inline"]) == json.loads((keys / "jwks.json").read_text())
     github = next(s for s in config["mcp-federation:servers"] if s["name"] == "github")
     assert github["toolGroups"] == {"create_issue": ["mcp-writers"]}
+    first = stack.read_text()
+    assert run("enable", str(stack), str(keys), "--tool-group", "github:create_issue:mcp-writers").returncode == 0
+    assert stack.read_text() == first  # a re-run changes nothing
     # everything else is unchanged
     before = yaml.safe_load((REPO_ROOT / "Pulumi.dev.yaml").read_text())["config"]
     assert {k: v for k, v in config.items() if k not in ("mcp-federation:auth", "mcp-federation:servers")} == \

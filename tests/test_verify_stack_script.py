@@ -135,12 +135,24 @@ def test_port_forwards_without_an_external_address_and_stops_the_forward(gateway
         os.kill(pid, 0)  # cleaned up on exit
 
 
+def run_with_faults(tmp_path, gateway, external: str, faults: dict[str, str], *args: str,
+                    **env_overrides: str) -> subprocess.CompletedProcess:
+    """Run the script against the fake cluster with fault files (see FAKE_KUBECTL) written first."""
+    env = fake_cluster(tmp_path, gateway, [plan_entry("fetch")], external=external)
+    for name, text in faults.items():
+        (tmp_path / name).write_text(text)
+    return run_script({**env, **env_overrides}, "dev", *args)
+
+
+def kubectl_calls(tmp_path) -> list[str]:
+    return (tmp_path / "kubectl.log").read_text().splitlines()
+
+
 def test_waits_for_the_proxy_rollout_before_verifying(gateway, tmp_path):
-    env = fake_cluster(tmp_path, gateway, [plan_entry("fetch")], external="127.0.0.1")
-    (tmp_path / "proxy-after").write_text("2")  # the controller creates the Deployment a little later
-    done = run_script(env, "dev", "--deadline", "15")
+    # the controller creates the Deployment a little later
+    done = run_with_faults(tmp_path, gateway, "127.0.0.1", {"proxy-after": "2"}, "--deadline", "15")
     assert done.returncode == 0, done.stdout + done.stderr
-    log = (tmp_path / "kubectl.log").read_text().splitlines()
+    log = kubectl_calls(tmp_path)
     lookups = [i for i, line in enumerate(log) if line.startswith("get deployment,daemonset")]
     rollout = next(i for i, line in enumerate(log) if line.startswith("rollout status"))
     assert len(lookups) == 3 and lookups[-1] < rollout
@@ -149,38 +161,27 @@ def test_waits_for_the_proxy_rollout_before_verifying(gateway, tmp_path):
 
 
 def test_a_proxy_that_does_not_roll_out_exits_2_before_verifying(gateway, tmp_path):
-    env = fake_cluster(tmp_path, gateway, [plan_entry("fetch")], external="127.0.0.1")
-    (tmp_path / "rollout-fails").write_text("")
-    done = run_script(env, "dev", "--deadline", "15")
-    assert done.returncode == 2
+    done = run_with_faults(tmp_path, gateway, "127.0.0.1", {"rollout-fails": ""}, "--deadline", "15")
+    assert (done.returncode, done.stdout) == (2, "")  # the verifier never ran
     assert "the proxy deployment.apps/agw of Gateway mcp/agw did not roll out" in done.stderr
-    assert done.stdout == ""  # the verifier never ran
-    assert not [line for line in (tmp_path / "kubectl.log").read_text().splitlines() if "get service" in line]
+    assert not [line for line in kubectl_calls(tmp_path) if "get service" in line]
 
 
 def test_no_proxy_at_all_exits_2_naming_the_gateway(gateway, tmp_path):
-    env = fake_cluster(tmp_path, gateway, [plan_entry("fetch")], external="127.0.0.1")
-    (tmp_path / "no-proxy").write_text("")
-    done = run_script({**env, "VERIFY_PROXY_WAIT_SECONDS": "1"}, "dev")
+    done = run_with_faults(tmp_path, gateway, "127.0.0.1", {"no-proxy": ""}, VERIFY_PROXY_WAIT_SECONDS="1")
     assert done.returncode == 2
     assert "no proxy Deployment for Gateway mcp/agw (label gateway.networking.k8s.io/gateway-name=agw)" in done.stderr
 
 
-def test_port_forward_is_retried_until_it_comes_up(gateway, tmp_path):
-    env = fake_cluster(tmp_path, gateway, [plan_entry("fetch")], external="")
-    (tmp_path / "pf-failures").write_text("2")
-    done = run_script(env, "dev", "--deadline", "15")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stderr.count("port-forward attempt") == 2 and "attempt 3 of 5" in done.stderr
-    assert "pod is not running" in done.stderr
-
-
-def test_port_forward_gives_up_after_its_attempts(gateway, tmp_path):
-    env = fake_cluster(tmp_path, gateway, [plan_entry("fetch")], external="")
-    (tmp_path / "pf-failures").write_text("9")
-    done = run_script(env, "dev", "--deadline", "15")
-    assert done.returncode == 2
-    assert "did not come up after 5 attempts" in done.stderr and done.stdout == ""
+@pytest.mark.parametrize("failures, code, message", [
+    ("2", 0, "attempt 3 of 5"),                          # two failed forwards, the third comes up
+    ("9", 2, "did not come up after 5 attempts"),        # gives up
+])
+def test_port_forward_is_retried_a_bounded_number_of_times(gateway, tmp_path, failures, code, message):
+    done = run_with_faults(tmp_path, gateway, "", {"pf-failures": failures}, "--deadline", "15")
+    assert done.returncode == code, done.stdout + done.stderr
+    assert message in done.stderr and "pod is not running" in done.stderr
+    assert done.stderr.count("port-forward attempt") == min(int(failures), 5)
 
 
 def test_a_failing_route_gives_exit_code_1(gateway, tmp_path):
