@@ -45,6 +45,7 @@ for tool in $REQUIRED_TOOLS; do
   command -v "$tool" >/dev/null || missing="$missing $tool"
 done
 [[ -z "$missing" ]] || die "missing on PATH:${missing} (install Docker, kind, Helm, kubectl and the Pulumi CLI; see README: Prerequisites)"
+# `kind version` prints "kind v0.32.0 go1.26.4 linux/amd64" (kind: pkg/cmd/kind/version/version.go DisplayVersion).
 kind_version="$(kind version 2>/dev/null || true)"
 [[ "$kind_version" == "kind $KIND_VERSION "* ]] \
   || die "kind $KIND_VERSION is required (found: ${kind_version:-no version}); scripts/e2e-tools.sh installs it"
