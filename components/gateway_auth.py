@@ -17,13 +17,18 @@ so no second policy can race it; `sni` is set to the host explicitly (it becomes
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import pulumi
 
 from .config import AuthConfig, ProviderConfig
+# Waits (components/readiness.py): every AgentgatewayBackend, static ones too, gets .status.conditions Accepted
+# (controller pkg/syncer/backend/backend_plugin.go `TranslateAgwBackend`); the JWT policy must be Accepted AND
+# Attached on a Gateway ancestor at its generation: Accepted alone is True (reason PartiallyValid) while a remote
+# JWKS is not fetched yet and every request gets 401, and Attached is set only when translation had no error
+# (controller `plugins/traffic_plugin.go`, research agentgateway-auth.md §7).
+from .readiness import BACKEND_WAIT_FOR, POLICY_WAIT_FOR, WAIT_FOR_ANNOTATION
 from .crds import (
     AgentgatewayBackend,
     AgentgatewayBackendSpec,
@@ -48,23 +53,7 @@ from .crds import (
 BACKEND_GROUP = "agentgateway.dev"
 BACKEND_KIND = "AgentgatewayBackend"
 GATEWAY_GROUP = "gateway.networking.k8s.io"
-# Every AgentgatewayBackend, static ones too, gets .status.conditions Accepted (controller
-# pkg/syncer/backend/backend_plugin.go `TranslateAgwBackend`).
-JWKS_BACKEND_WAIT_FOR = "condition=Accepted"
 PART_OF = {"app.kubernetes.io/part-of": "mcp-federation"}
-
-
-def attached_to_gateway_wait_for() -> str:
-    """`pulumi.com/waitFor` of a traffic policy: Accepted AND Attached on the Gateway ancestor.
-
-    Accepted alone is True (reason PartiallyValid) while a remote JWKS is not fetched yet and every request gets
-    401; Attached is set only when translation had no error (controller `plugins/traffic_plugin.go`, research
-    §7). The filter on `ancestorRef.kind` skips the StatusSummary pseudo-ancestor. pulumi-kubernetes reads a JSON
-    array of conditions and waits for all of them (`provider/pkg/metadata/overrides.go` `ReadyCondition`: "Attempt
-    to interpret the annotation as a JSON string array"; test "parse JSON array" in `overrides_test.go`)."""
-    ancestor = ".status.ancestors[?(@.ancestorRef.kind=='Gateway')]"
-    return json.dumps([f"jsonpath={{{ancestor}.conditions[?(@.type=='{condition}')].status}}=True"
-                       for condition in ("Accepted", "Attached")])
 
 
 def oauth_metadata_paths(auth: AuthConfig, route_path: str) -> tuple[str, ...]:
@@ -158,7 +147,7 @@ class GatewayAuth(pulumi.ComponentResource):
             self.jwks_backends.append(AgentgatewayBackend(
                 backend_name,
                 metadata={"name": backend_name, "namespace": args.namespace, "labels": PART_OF,
-                          "annotations": {"pulumi.com/waitFor": JWKS_BACKEND_WAIT_FOR,
+                          "annotations": {WAIT_FOR_ANNOTATION: BACKEND_WAIT_FOR,
                                           "mcp-federation.dev/jwks-url": remote.url}},
                 spec=AgentgatewayBackendSpec(static=StaticBackend(host=remote.host, port=remote.port),
                                              policies=BackendPolicies(tls=BackendTLS(sni=remote.host))),
@@ -171,7 +160,7 @@ class GatewayAuth(pulumi.ComponentResource):
             self.policies.append(AgentgatewayPolicy(
                 policy_name,
                 metadata={"name": policy_name, "namespace": args.namespace, "labels": PART_OF,
-                          "annotations": {"pulumi.com/waitFor": attached_to_gateway_wait_for()}},
+                          "annotations": {WAIT_FOR_ANNOTATION: POLICY_WAIT_FOR}},
                 spec=AgentgatewayPolicySpec(
                     targetRefs=[PolicyTargetReference(group=GATEWAY_GROUP, kind=target.kind, name=target.name)],
                     traffic=TrafficPolicy(jwtAuthentication=authentication)),

@@ -1,8 +1,10 @@
-"""scripts/e2e_auth.py: the e2e job's keys, tokens and auth stack config, checked with a real JWT library."""
+"""scripts/e2e_auth.py, the e2e job's auth pass: the stack file it writes makes the real program declare Strict
+authentication with the job's JWKS and a group-restricted tool, and a token from scripts/dev_auth.py (what the job
+mints) verifies against the JWKS that ends up in the stack (a real JWT library)."""
 from __future__ import annotations
 
 import json
-import stat
+import shutil
 import subprocess
 import sys
 
@@ -10,91 +12,91 @@ import jwt
 import pytest
 import yaml
 
-from tests.server_process import REPO_ROOT
+from render.core import run_stack
+from render.stack_config import stack_config
+from tests.k8s_schema import assert_valid
+from tests.pulumi_mocks import REPO_ROOT
+from tests.resource_types import POLICY
 
-SCRIPT = REPO_ROOT / "scripts" / "e2e_auth.py"
-PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
+SCRIPTS = REPO_ROOT / "scripts"
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=60,
-                          cwd=REPO_ROOT)
+def run(script: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPTS / script), *args], capture_output=True, text=True,
+                          timeout=120, cwd=REPO_ROOT)
 
 
 @pytest.fixture(scope="module")
 def keys(tmp_path_factory):
     directory = tmp_path_factory.mktemp("e2e-auth")
-    done = run("keys", str(directory))
-    assert done.returncode == 0, done.stderr
+    assert run("dev_auth.py", "keys", str(directory)).returncode == 0
     return directory
 
 
-def test_keys_are_a_private_pem_only_the_owner_reads_and_a_public_jwks(keys):
-    assert stat.S_IMODE((keys / "private-key.pem").stat().st_mode) == 0o600
-    (jwk,) = json.loads((keys / "jwks.json").read_text())["keys"]
-    assert jwk["kty"] == "RSA" and jwk["alg"] == "RS256" and jwk["kid"]
-    assert not set(PRIVATE_MEMBERS) & set(jwk)  # public data only: it goes into a stack file
+@pytest.fixture
+def project(tmp_path):
+    """A copy of the project files the stack config is read from (the job edits Pulumi.dev.yaml in place)."""
+    for name in ("Pulumi.yaml", "Pulumi.dev.yaml"):
+        shutil.copy(REPO_ROOT / name, tmp_path / name)
+    return tmp_path
 
 
-def decode(token: str, keys) -> tuple[dict, dict]:
-    (jwk,) = json.loads((keys / "jwks.json").read_text())["keys"]
-    claims = jwt.decode(token, jwt.PyJWK(jwk).key, algorithms=["RS256"], audience="mcp-federation-e2e",
-                        issuer="https://e2e-issuer.mcp-federation.invalid", options={"require": ["exp", "iat"]})
-    return jwt.get_unverified_header(token), claims
+def enable(project, keys, *groups: str) -> subprocess.CompletedProcess:
+    return run("e2e_auth.py", "enable", str(project / "Pulumi.dev.yaml"), str(keys),
+               *[arg for group in groups for arg in ("--tool-group", group)])
 
 
-def test_a_token_verifies_against_the_jwks_with_kid_exp_and_groups(keys):
-    done = run("token", str(keys), "--groups", "mcp-writers,mcp-github", "--ttl", "600")
+def test_the_enabled_dev_stack_declares_strict_auth_and_the_restricted_tool(project, keys):
+    done = enable(project, keys, "github:create_issue:mcp-writers")
     assert done.returncode == 0, done.stderr
-    token = done.stdout.strip()
-    assert token not in done.stderr
-    header, claims = decode(token, keys)
-    assert header["kid"] == json.loads((keys / "jwks.json").read_text())["keys"][0]["kid"]
-    assert claims["groups"] == ["mcp-writers", "mcp-github"] and claims["exp"] - claims["iat"] == 600
-
-
-def test_a_restricted_token_has_an_empty_groups_list(keys):
-    _, claims = decode(run("token", str(keys)).stdout.strip(), keys)
-    assert claims["groups"] == []
-
-
-def test_another_key_does_not_verify(keys, tmp_path):
-    assert run("keys", str(tmp_path)).returncode == 0
-    with pytest.raises(jwt.InvalidSignatureError):
-        decode(run("token", str(tmp_path)).stdout.strip(), keys)
-
-
-def test_enable_writes_strict_auth_with_the_inline_jwks_and_tool_groups(keys, tmp_path):
-    stack = tmp_path / "Pulumi.dev.yaml"
-    stack.write_text((REPO_ROOT / "Pulumi.dev.yaml").read_text())
-    done = run("enable", str(stack), str(keys), "--tool-group", "github:create_issue:mcp-writers")
-    assert done.returncode == 0, done.stderr
-    config = yaml.safe_load(stack.read_text())["config"]
-    (provider,) = config["mcp-federation:auth"]["providers"]
-    assert config["mcp-federation:auth"]["mode"] == "Strict"
-    assert provider["issuer"] == "https://e2e-issuer.mcp-federation.invalid"
-    assert provider["audiences"] == ["mcp-federation-e2e"]
+    declared, _, _ = run_stack(stack_config("dev", project), REPO_ROOT / "__main__.py", log=lambda _message: None)
+    for resource in declared.kubernetes_objects():
+        assert_valid(resource.inputs)
+    (jwt_policy,) = [r for r in declared.of_type(POLICY) if "traffic" in r.inputs["spec"]]
+    (provider,) = jwt_policy.inputs["spec"]["traffic"]["jwtAuthentication"]["providers"]
+    assert jwt_policy.inputs["spec"]["traffic"]["jwtAuthentication"]["mode"] == "Strict"
     assert json.loads(provider["jwks"]["inline"]) == json.loads((keys / "jwks.json").read_text())
-    github = next(s for s in config["mcp-federation:servers"] if s["name"] == "github")
-    assert github["toolGroups"] == {"create_issue": ["mcp-writers"]}
-    first = stack.read_text()
-    assert run("enable", str(stack), str(keys), "--tool-group", "github:create_issue:mcp-writers").returncode == 0
-    assert stack.read_text() == first  # a re-run changes nothing
-    # everything else is unchanged
-    before = yaml.safe_load((REPO_ROOT / "Pulumi.dev.yaml").read_text())["config"]
-    assert {k: v for k, v in config.items() if k not in ("mcp-federation:auth", "mcp-federation:servers")} == \
-        {k: v for k, v in before.items() if k != "mcp-federation:servers"}
+    plan = {entry["name"]: entry for entry in declared.outputs["verificationPlan"]}
+    assert all(entry["auth"]["required"] for entry in plan.values())
+    assert plan["github"]["toolGroups"] == {"create_issue": ["mcp-writers"]}
+
+
+def test_a_token_the_job_mints_verifies_against_the_jwks_in_the_stack(project, keys):
+    assert enable(project, keys).returncode == 0
+    (provider,) = yaml.safe_load((project / "Pulumi.dev.yaml").read_text())["config"]["mcp-federation:auth"]["providers"]
+    for groups, expected in (("mcp-writers", ["mcp-writers"]), ("", [])):  # the job's two tokens
+        done = run("dev_auth.py", "token", str(keys), "--groups", groups, "--ttl", "3600")
+        assert done.returncode == 0, done.stderr
+        token = done.stdout.strip()
+        header = jwt.get_unverified_header(token)
+        key = jwt.PyJWKSet.from_json(provider["jwks"]["inline"])[header["kid"]]
+        claims = jwt.decode(token, key.key, algorithms=[header["alg"]], issuer=provider["issuer"],
+                            audience=provider["audiences"][0], options={"require": ["exp", "iss", "aud"]})
+        assert claims["groups"] == expected
+
+
+def test_enable_is_idempotent_and_leaves_the_rest_alone(project, keys):
+    before = yaml.safe_load((project / "Pulumi.dev.yaml").read_text())["config"]
+    assert enable(project, keys, "github:create_issue:mcp-writers").returncode == 0
+    first = (project / "Pulumi.dev.yaml").read_text()
+    assert enable(project, keys, "github:create_issue:mcp-writers").returncode == 0
+    assert (project / "Pulumi.dev.yaml").read_text() == first
+    after = yaml.safe_load(first)["config"]
+    assert {k: v for k, v in after.items() if k not in ("mcp-federation:auth", "mcp-federation:servers")} == \
+        {k: v for k, v in before.items() if k not in ("mcp-federation:auth", "mcp-federation:servers")}
+    assert [s["name"] for s in after["mcp-federation:servers"]] == [s["name"] for s in before["mcp-federation:servers"]]
 
 
 @pytest.mark.parametrize("args, message", [
-    (("token", "/nonexistent-dir"), "no usable private key"),
-    (("token", "{keys}", "--ttl", "0"), "--ttl 0"),
-    (("enable", "{stack}", "{keys}", "--tool-group", "nosuch:tool:group"), "no server 'nosuch'"),
-    (("enable", "{stack}", "{keys}", "--tool-group", "github:create_issue"), "expected SERVER:TOOL:GROUP"),
-    (("frobnicate",), "invalid choice"),
+    (("--tool-group", "nosuch:tool:group"), "no server 'nosuch'"),
+    (("--tool-group", "github:create_issue"), "expected SERVER:TOOL:GROUP"),
 ])
-def test_bad_input_exits_2_naming_it(keys, tmp_path, args, message):
-    stack = tmp_path / "Pulumi.dev.yaml"
-    stack.write_text((REPO_ROOT / "Pulumi.dev.yaml").read_text())
-    done = run(*[a.format(keys=keys, stack=stack) for a in args])
+def test_bad_input_exits_2_naming_it(project, keys, args, message):
+    done = run("e2e_auth.py", "enable", str(project / "Pulumi.dev.yaml"), str(keys), *args)
     assert done.returncode == 2 and message in done.stderr
+
+
+def test_missing_keys_or_command_exit_2(project, tmp_path):
+    done = run("e2e_auth.py", "enable", str(project / "Pulumi.dev.yaml"), str(tmp_path / "none"))
+    assert done.returncode == 2 and "jwks.json" in done.stderr
+    assert run("e2e_auth.py").returncode == 2

@@ -30,7 +30,7 @@ from components.crds import (
     TrafficPolicy,
 )
 from components.crds.agentgateway import BackendPolicy, McpAuthorization, McpPolicy, AuthorizationPolicy
-from components.gateway_auth import attached_to_gateway_wait_for
+from components.readiness import POLICY_WAIT_FOR
 from tests.k8s_schema import assert_valid, validate_object
 from tests.pulumi_mocks import cli_config, mocks, run_program  # noqa: F401 (fixture)
 from tests.resource_types import BACKEND, HTTP_ROUTE, POLICY
@@ -137,12 +137,14 @@ def test_impossible_values_name_the_field(build, field):
     assert caught.value.path == field
 
 
-def test_the_wait_requires_accepted_and_attached_on_a_gateway_ancestor():
-    conditions = json.loads(attached_to_gateway_wait_for())
-    assert conditions == [
-        "jsonpath={.status.ancestors[?(@.ancestorRef.kind=='Gateway')].conditions[?(@.type=='Accepted')].status}=True",
-        "jsonpath={.status.ancestors[?(@.ancestorRef.kind=='Gateway')].conditions[?(@.type=='Attached')].status}"
-        "=True"]
+def test_the_wait_is_the_shared_policy_wait():
+    """Accepted AND Attached on a Gateway ancestor at the current generation; what it accepts and refuses (a
+    PartiallyValid policy whose JWKS is not fetched yet included) is tested in tests/test_readiness.py."""
+    assert json.loads(POLICY_WAIT_FOR) == [
+        "jsonpath={.status.ancestors[?(@.ancestorRef.kind=='Gateway')].conditions"
+        "[?(@.type=='Accepted' && @.observedGeneration==$.metadata.generation)].status}=True",
+        "jsonpath={.status.ancestors[?(@.ancestorRef.kind=='Gateway')].conditions"
+        "[?(@.type=='Attached' && @.observedGeneration==$.metadata.generation)].status}=True"]
 
 
 def _jwt_policies(declared) -> list:
@@ -167,10 +169,10 @@ def test_every_route_gets_exactly_one_check(mocks, gateway):
     declared = run_program(mocks, cli_config("dev", {"mcp-federation:auth": AUTH, "mcp-federation:gateway": gateway,
                                                      "mcp-federation:aggregate": {"enabled": True}}))
     counts = _covered_routes(declared)
-    assert set(counts) == {"fetch", "github", "slack", "mcp-all"} and set(counts.values()) == {1}
+    assert set(counts) == {"fetch", "github", "slack", "everything", "mcp-all"} and set(counts.values()) == {1}
     for policy in _jwt_policies(declared):
         assert_valid(policy.inputs)
-        assert policy.inputs["metadata"]["annotations"]["pulumi.com/waitFor"] == attached_to_gateway_wait_for()
+        assert policy.inputs["metadata"]["annotations"]["pulumi.com/waitFor"] == POLICY_WAIT_FOR
         ref = policy.inputs["spec"]["traffic"]["jwtAuthentication"]["providers"][0]["jwks"]["remote"]["backendRef"]
         backend = declared.one(BACKEND, ref["name"]).inputs
         assert_valid(backend)

@@ -72,6 +72,13 @@ def test_partially_valid_policy_keeps_a_stale_attached_and_is_not_ready():
     assert not satisfied(POLICY_WAIT_FOR, partial)
 
 
+def test_jwt_policy_whose_jwks_is_not_fetched_yet_is_not_ready():
+    """agentgateway-auth.md §6: a fresh JWT policy with an unfetched remote JWKS is Accepted=True/PartiallyValid
+    with no Attached condition at all, and every request gets 401 meanwhile."""
+    fresh = policy(1, (GATEWAY_REF, [cond("Accepted", reason="PartiallyValid")]))
+    assert not satisfied(POLICY_WAIT_FOR, fresh)
+
+
 def test_invalid_policy_is_not_ready():
     invalid = policy(1, (GATEWAY_REF, [cond("Accepted", "False", reason="Invalid"),
                                        cond("Attached", "False", reason="Pending")]))
@@ -146,8 +153,16 @@ def test_the_emulation_compares_the_first_match_only():
 
 # --- every object the program declares carries them ---------------------------------------------------------------
 
+STRICT_AUTH = {"mode": "Strict", "providers": [{"issuer": "https://idp.example.com", "audiences": ["mcp"],
+                                                "jwks": {"remote": {"url": "https://idp.example.com/certs"}}}]}
+
+
 def test_the_program_puts_the_waits_on_every_object(mocks):
-    declared = run_program(mocks, cli_config("dev", {"mcp-federation:denyDangerousTools": True}))
+    """Every Gateway, HTTPRoute, AgentgatewayBackend (MCP and JWKS ones) and AgentgatewayPolicy (tool and JWT)."""
+    declared = run_program(mocks, cli_config("dev", {"mcp-federation:denyDangerousTools": True,
+                                                     "mcp-federation:auth": STRICT_AUTH}))
+    assert any("traffic" in p.inputs["spec"] for p in declared.of_type(POLICY))  # the JWT policy is among them
+    assert any("static" in b.inputs["spec"] for b in declared.of_type(BACKEND))  # and the JWKS backend
     expected = {GATEWAY: GATEWAY_WAIT_FOR, HTTP_ROUTE: ROUTE_WAIT_FOR, BACKEND: BACKEND_WAIT_FOR,
                 POLICY: POLICY_WAIT_FOR}
     for kind, wait in expected.items():

@@ -98,7 +98,7 @@ def test_the_config_path_of_the_change_names_the_reference_server():
 
 
 def test_auth_pass_keys_tokens_config_and_verifier_flags():
-    keys, enable = index("e2e_auth.py keys"), index("e2e_auth.py enable")
+    keys, enable = index("dev_auth.py keys"), index("e2e_auth.py enable")
     tokens = runs()[keys]
     assert "--groups mcp-writers" in tokens and '--groups ""' in tokens
     for variable in ("token", "restricted"):
