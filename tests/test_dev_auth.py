@@ -57,6 +57,15 @@ def test_the_dev_stack_with_that_block_declares_one_strict_check(keys):
     assert all(entry["auth"]["required"] for entry in declared.outputs["verificationPlan"])
 
 
+def decode_token(token: str, provider: dict) -> dict:
+    """The claims of `token` verified as agentgateway verifies it against a provider with an inline JWKS: the key
+    named by `kid`, the header's algorithm, issuer, audience, and exp/iss/aud required."""
+    header = jwt.get_unverified_header(token)
+    key = jwt.PyJWKSet.from_json(provider["jwks"]["inline"])[header["kid"]]
+    return jwt.decode(token, key.key, algorithms=[header["alg"]], issuer=provider["issuer"],
+                      audience=provider["audiences"][0], options={"require": ["exp", "iss", "aud"]})
+
+
 def test_a_minted_token_verifies_against_the_inline_jwks(keys):
     directory, block = keys
     auth = yaml.safe_load("config:\n" + block)["config"]["mcp-federation:auth"]
@@ -64,11 +73,10 @@ def test_a_minted_token_verifies_against_the_inline_jwks(keys):
     done = run_script("token", str(directory), "--groups", "mcp-writers,mcp-github", "--ttl", "600")
     assert done.returncode == 0, done.stderr
     token = done.stdout.strip()
+    claims = decode_token(token, provider)
+    assert claims["groups"] == ["mcp-writers", "mcp-github"] and claims["exp"] - claims["iat"] == 600
     header = jwt.get_unverified_header(token)
     key = jwt.PyJWKSet.from_json(provider["jwks"]["inline"])[header["kid"]]
-    claims = jwt.decode(token, key.key, algorithms=[header["alg"]], issuer=provider["issuer"],
-                        audience=provider["audiences"][0], options={"require": ["exp", "iss", "aud"]})
-    assert claims["groups"] == ["mcp-writers", "mcp-github"] and claims["exp"] - claims["iat"] == 600
     with pytest.raises(jwt.InvalidAudienceError):
         jwt.decode(token, key.key, algorithms=[header["alg"]], audience="another-app")
 

@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 
-import jwt
 import pytest
 import yaml
 
@@ -17,6 +16,7 @@ from render.stack_config import stack_config
 from tests.k8s_schema import assert_valid
 from tests.pulumi_mocks import REPO_ROOT
 from tests.resource_types import POLICY
+from tests.test_dev_auth import decode_token
 
 SCRIPTS = REPO_ROOT / "scripts"
 
@@ -67,12 +67,7 @@ def test_a_token_the_job_mints_verifies_against_the_jwks_in_the_stack(project, k
     for groups, expected in (("mcp-writers", ["mcp-writers"]), ("", [])):  # the job's two tokens
         done = run("dev_auth.py", "token", str(keys), "--groups", groups, "--ttl", "3600")
         assert done.returncode == 0, done.stderr
-        token = done.stdout.strip()
-        header = jwt.get_unverified_header(token)
-        key = jwt.PyJWKSet.from_json(provider["jwks"]["inline"])[header["kid"]]
-        claims = jwt.decode(token, key.key, algorithms=[header["alg"]], issuer=provider["issuer"],
-                            audience=provider["audiences"][0], options={"require": ["exp", "iss", "aud"]})
-        assert claims["groups"] == expected
+        assert decode_token(done.stdout.strip(), provider)["groups"] == expected
 
 
 def test_enable_is_idempotent_and_leaves_the_rest_alone(project, keys):
