@@ -107,7 +107,12 @@ def test_auth_pass_keys_tokens_config_and_verifier_flags():
     assert runs()[enable].index("pulumi preview") < runs()[enable].index("pulumi up")
     final = indexes("scripts/verify-stack.sh")[-1]
     assert enable < final
-    assert "--token-env MCP_VERIFY_TOKEN --restricted-token-env MCP_VERIFY_RESTRICTED_TOKEN" in runs()[final]
+    # the tokens reach the verifier through verify-stack.sh's environment contract, by variable name
+    script = (REPO_ROOT / "scripts" / "verify-stack.sh").read_text()
+    assert "token_options+=(--token-env MCP_VERIFY_TOKEN)" in script
+    assert "token_options+=(--restricted-token-env MCP_VERIFY_RESTRICTED_TOKEN)" in script
+    assert "MCP_VERIFY_TOKEN=$token" in tokens and "MCP_VERIFY_RESTRICTED_TOKEN=$restricted" in tokens
+    assert "$token" not in runs()[final] and "--token-file" not in "\n".join(runs())
     assert indexes("scripts/verify-stack.sh")[1] < keys  # the auth pass comes after the change was proven
 
 
