@@ -21,9 +21,12 @@ from tests.test_verify_aggregate import aggregate_entry
 from tests.test_verify_gateway import dangerous, plan_entry, run_cli, running_mocks, write_plan
 
 RSA, EC = SigningKey.rsa(), SigningKey.ec()
-TOKEN = RSA.mint(claims(groups=["mcp-writers", "mcp-slack"]))
-RESTRICTED = EC.mint(claims(sub="reader", groups=["readers"]))
-STRANGER = SigningKey.rsa().mint(claims())  # signed by a key the gateway does not know
+# Minted when pytest imports this module, at the start of the whole run: valid long enough for any run of the suite
+# (the default 300 s lifetime expired before these tests ran in a full `make test` under load).
+TOKEN_LIFETIME = 3 * 3600
+TOKEN = RSA.mint(claims(TOKEN_LIFETIME, groups=["mcp-writers", "mcp-slack"]))
+RESTRICTED = EC.mint(claims(TOKEN_LIFETIME, sub="reader", groups=["readers"]))
+STRANGER = SigningKey.rsa().mint(claims(TOKEN_LIFETIME))  # signed by a key the gateway does not know
 WRITERS = 'has(jwt.groups) && "mcp-writers" in jwt.groups'
 GITHUB_RULES = ({"action": "Allow", "policy": {"matchExpressions": [
     'mcp.tool.name != "create_issue"', f'mcp.tool.name == "create_issue" && {WRITERS}']}},)
