@@ -186,6 +186,7 @@ def test_make_n_shows_what_each_target_does(target, expected):
     assert done.returncode == 0, done.stderr
     venv_recipe = ("-m venv .venv", "-m pip install", "touch .venv/.installed",  # shown when the venv is stale
                    "command -v node", "{ echo \"make: node", "node -e", "npm ci --prefix tests/everything",
-                   "touch tests/everything/node_modules/.installed")  # and when tests/everything is
+                   "touch tests/everything/node_modules/.installed",  # and when tests/everything is,
+                   "cd tests/conformance && npm ci", "touch tests/conformance/node_modules/.installed")  # or conformance
     lines = [line for line in done.stdout.splitlines() if not any(part in line for part in venv_recipe)]
     assert lines == expected
