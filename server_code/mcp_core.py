@@ -36,11 +36,18 @@ __all__ = ["Config", "ConfigError", "SessionTokens", "Tool", "ToolError", "run",
 
 
 _SEED_JSON = json.JSONEncoder(sort_keys=True, default=str)  # built once: json.dumps with options builds one per call
+_STRING_JSON = json.JSONEncoder()  # encode(a str) is its fast path: one C call, no encoder set-up
 
 
 def stable_int(*parts: Any, upper: int) -> int:
     """A deterministic pseudo-random integer in [0, upper) derived from `parts` (mock data generator)."""
-    text = _SEED_JSON.encode(parts)
+    if all(type(part) is str for part in parts):
+        # The common case (every part a string) spelled out: the same text _SEED_JSON writes for a list of
+        # strings ('["a", "b"]', ASCII escapes), without the encoder's per-call set-up for a container.
+        # Measured 6.0 -> 2.5 us per call (two per get_repo) on the shared 2-core box.
+        text = "[" + ", ".join(map(_STRING_JSON.encode, parts)) + "]"
+    else:
+        text = _SEED_JSON.encode(parts)
     digest = hashlib.sha256(text.encode()).digest()
     return int.from_bytes(digest[:8], "big") % upper
 
