@@ -1,5 +1,6 @@
 """One mock server (server_code/github.py) vs the official MCP SDK server (bench/sdk_server.py), same run, same box,
-and the same mock at an earlier git revision (`--before`, default main) so a change is measured before/after.
+and the same mock at earlier git revisions (`--before-ref`, default 7288011: the single-file core before the
+issue-13 split) so a change is measured before/after.
 
 Both serve github.py's catalog and run side by side; the load windows alternate between them (mock, SDK,
 mock, SDK, ...) so that noise from other work on the machine hits both alike. For each: tools/call get_repo
@@ -10,7 +11,8 @@ to the first successful initialize (median over runs). Prints the ratio mock/SDK
 The load comes from `wrk` (bench/wrk_load.py; `apt-get install -y wrk`); without it the script falls back to
 Python client processes and says so in its header line.
 
-    .venv/bin/python bench/sdk_vs_mock.py [--before main|none] [--clients 1,16] [--seconds 3] [--runs 3]
+    .venv/bin/python bench/sdk_vs_mock.py [--before-ref 7288011[,main]|none] [--clients 1,16] [--seconds 3]
+        [--runs 3]
 
 Both mocks run as a pod runs them, without the busy poll (MCP_BUSY_POLL_MICROSECONDS=0; main's code defaulted
 to 100 µs, so it is set explicitly); `--busy-poll N` switches it on for both.
@@ -127,8 +129,9 @@ def rows_for(count: int, figures: dict[str, Figures]) -> list[tuple[str, ...]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--before", default="main",
-                        help="git revision whose server_code/ is measured too, as 'before' ('none': skip)")
+    parser.add_argument("--before-ref", "--before", dest="before", default="7288011",
+                        help="comma list of git revisions whose server_code/ is measured too, each in its own "
+                             "column (default 7288011, the core before the issue-13 split; 'none': skip)")
     parser.add_argument("--busy-poll", type=int, default=0, metavar="US",
                         help="MCP_BUSY_POLL_MICROSECONDS of both mocks (default 0: off, as a pod runs them)")
     parser.add_argument("--clients", default="1,16", help="comma list of concurrent keep-alive connections")
@@ -138,15 +141,18 @@ def main() -> int:
     args = parser.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
 
+    refs = [] if args.before == "none" else args.before.split(",")
     with tempfile.TemporaryDirectory(prefix="bench-before-") as before_dir:
-        servers = {"now": SERVER_CODE / "github.py", "sdk": SDK_SCRIPT}
-        if args.before != "none":
-            servers = {"before": checkout_server_code(args.before, Path(before_dir)), **servers}
+        servers = {}
+        for index, ref in enumerate(refs):
+            (Path(before_dir) / str(index)).mkdir()
+            servers[ref] = checkout_server_code(ref, Path(before_dir) / str(index))
+        servers.update({"now": SERVER_CODE / "github.py", "sdk": SDK_SCRIPT})
         env_of = {name: dict(MOCK_ENV) for name in servers}
-        for name in ("before", "now"):
-            if name in env_of:
+        for name in servers:
+            if name != "sdk":
                 env_of[name]["MCP_BUSY_POLL_MICROSECONDS"] = str(args.busy_poll)
-        print(f"# mock server_code/github.py now{f' and at {args.before} (before)' if 'before' in servers else ''} "
+        print(f"# mock server_code/github.py now{f' and at {args.before} (before)' if refs else ''} "
               f"vs SDK mcp 2.3.0 MCPServer (bench/sdk_server.py, JSON replies, stateful); tools/call get_repo, "
               f"{args.runs} x {args.seconds}s windows per server, interleaved, median", flush=True)
         print(f"# MCP_BUSY_POLL_MICROSECONDS={args.busy_poll} for both mocks (0: off, as a pod runs them)",
