@@ -30,10 +30,18 @@ class JsonLog:
 
     def write(self, **fields: Any) -> None:
         """Log one event (ts and server first); None values are dropped."""
-        record = {"ts": self._timestamp(), "server": self.server}
+        record = self.new_record()
         for name, value in fields.items():
             if value is not None:
                 record[name] = value
+        self._lines.append(_encode(record) + "\n")
+
+    def new_record(self) -> dict:
+        """A record with ts and server, for `write_record` (the per-request path fills it in place)."""
+        return {"ts": self._timestamp(), "server": self.server}
+
+    def write_record(self, record: dict) -> None:
+        """Log a record from `new_record`, filled by the caller (no None values)."""
         self._lines.append(_encode(record) + "\n")
 
     @property
