@@ -324,6 +324,11 @@ class McpHttpServer:
             sent = self._send_some(conn, data)
             if conn.state is ConnState.CLOSED:
                 return
+            if sent == len(data):
+                # All sent, nothing buffered: the connection holds no more than before, and its share is
+                # brought down to what it holds by the next charge (end of _serve_buffered, or _linger).
+                self._after_send(conn)
+                return
             data = data[sent:]
         conn.out += data
         self.budget.charge(conn, conn.held_bytes, force=True)  # a reply is sent whatever the budget
