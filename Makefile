@@ -73,6 +73,11 @@ bench: venv  ## run every benchmark script in bench/ (about 2 minutes; prints ta
 render: venv  ## write the Kubernetes objects of a stack as YAML files, offline (make render STACK=dev -> rendered/dev/)
 	$(PY) -m render --stack $(STACK) --out rendered/$(STACK)
 
+.PHONY: review
+BASE ?= origin/main
+review: venv  ## what agents gain or lose per stack against a git ref, offline (make review BASE=origin/main)
+	$(PY) -m review diff --base $(BASE)
+
 .PHONY: kind-up kind-down dev-up tools
 TOOLS_DIR ?= .tools/bin
 tools:  ## the pinned kind v0.32.0, kubectl v1.36.1 and Helm v4.2.3 into .tools/bin (needs go and curl); put it on PATH
