@@ -1,0 +1,229 @@
+"""`python -m review diff` on throwaway git repositories holding a copy of the project: each change a reviewer
+must see (dangerous tools opened, allow lists narrowed, servers/tools/routes added or removed, the aggregated
+route's prefixed names), harmless changes staying quiet, exit 2 for bad input, and the temporary worktree always
+removed."""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.review_repo import make_repo, stack_entry, tool_change
+
+NEW_SERVER = '''"""A notes server (test)."""
+from __future__ import annotations
+
+from mcp_core import Tool
+
+TOOLS = (
+    Tool("list_notes", "List notes.", {"type": "object", "properties": {}}, lambda args: {"notes": []},
+         read_only=True),
+    Tool("wipe_notes", "Delete every note.", {"type": "object", "properties": {}}, lambda args: {"wiped": True},
+         dangerous=True),
+)
+PROBE = {"tool": "list_notes", "arguments": {}}
+'''
+GITHUB_NEW_TOOL = '''    Tool("close_issue", "Close an issue.", _repo_schema(("number",), number={"type": "integer"}),
+         lambda args: {"closed": True}),
+    Tool("delete_repo",'''
+
+
+@pytest.fixture
+def repo(tmp_path):
+    return make_repo(tmp_path)
+
+
+def test_denying_dangerous_tools_off_in_staging_names_both_tools(repo):
+    repo.edit("Pulumi.staging.yaml", "  mcp-federation:gateway:", "  mcp-federation:denyDangerousTools: false\n"
+              "  mcp-federation:gateway:")
+    repo.commit("staging: dangerous tools on")
+    review = repo.review_json("diff", "--base", "base")
+    for route, name in (("github", "delete_repo"), ("slack", "delete_channel"),
+                        ("mcp-all", "github_delete_repo"), ("mcp-all", "slack_delete_channel")):
+        change = tool_change(review, "staging", route, name)
+        assert change["change"] == "becameReachable" and change["dangerousMadeReachable"]
+        assert change["before"]["deniedBy"] == ["dangerous"] and change["after"]["state"] == "reachable"
+    assert [s["status"] for s in review["stacks"]] == ["unchanged", "unchanged", "changed"]  # dev, prod, staging
+    assert {d["name"] for d in review["dangerousMadeReachable"]} == \
+        {"delete_repo", "delete_channel", "github_delete_repo", "slack_delete_channel"}
+
+    markdown = repo.review("diff", "--base", "base")
+    assert markdown.returncode == 0  # without --fail-on-dangerous the report is only a report
+    text = markdown.stdout
+    first_stack = text.index("Stack `")
+    assert text.index("Dangerous tools made callable") < first_stack  # dangerous tools first
+    assert "- `delete_repo`: stack `staging`, route `github` `/mcp/github`" in text[:first_stack]
+    assert "- `delete_channel`: stack `staging`, route `slack` `/mcp/slack`" in text[:first_stack]
+    assert "**Stack `prod`: no change in routes or tools.**" in text.splitlines()  # one line
+
+    gate = repo.review("diff", "--base", "base", "--fail-on-dangerous")
+    assert gate.returncode == 1
+    assert "dangerous tool 'delete_repo' becomes callable in stack 'staging' on route 'github' (/mcp/github)" \
+        in gate.stderr
+    assert "dangerous tool 'delete_channel' becomes callable in stack 'staging' on route 'slack' (/mcp/slack)" \
+        in gate.stderr
+    assert repo.worktrees() == [f"worktree {repo.path}"] and repo.leftovers() == []
+
+
+def test_the_same_change_in_dev_is_reported_but_does_not_fail_the_gate(repo):
+    repo.edit("Pulumi.dev.yaml", "denyDangerousTools: false", "denyDangerousTools: true")
+    base = repo.commit("dev: dangerous tools off")
+    repo.edit("Pulumi.dev.yaml", "denyDangerousTools: true", "denyDangerousTools: false")
+    repo.commit("dev: dangerous tools on again")
+    gate = repo.review("diff", "--base", base, "--fail-on-dangerous", "--json")
+    assert gate.returncode == 0, gate.stderr  # dev is the policy pack's dev stack
+    import json
+    review = json.loads(gate.stdout)
+    assert tool_change(review, "dev", "github", "delete_repo")["dangerousMadeReachable"]
+    assert review["dangerousMadeReachable"][0]["devStack"] is True
+
+
+def test_a_narrowed_allow_list_in_prod_names_what_became_denied(repo):
+    repo.edit("Pulumi.prod.yaml", "allowedTools: [get_repo, list_issues, create_issue]",
+              "allowedTools: [get_repo, list_issues]")
+    repo.commit("prod: github read-only")
+    review = repo.review_json("diff", "--base", "base", "--stack", "prod")
+    assert [s["stack"] for s in review["stacks"]] == ["prod"]
+    (change,) = stack_entry(review, "prod")["tools"]
+    assert (change["route"], change["name"], change["change"]) == ("github", "create_issue", "becameDenied")
+    assert change["after"]["deniedBy"] == ["allowList"] and not change["dangerousMadeReachable"]
+    text = repo.review("diff", "--base", "base", "--stack", "prod").stdout
+    assert "| `github` `/mcp/github` | `create_issue` | becomes denied | reachable (anyone) | denied: left off " \
+           "the allow list (allowedTools) |" in text
+
+
+def test_a_new_server_a_new_tool_and_a_removed_route_show_up(repo):
+    repo.write("server_code/notes.py", NEW_SERVER)
+    repo.edit("Pulumi.dev.yaml", "    - name: slack\n", "    - name: notes\n    - name: slack\n")
+    repo.edit("server_code/github.py", '    Tool("delete_repo",', GITHUB_NEW_TOOL)
+    repo.edit("Pulumi.prod.yaml", "    - name: slack\n      replicas: 3\n", "    - name: slack-removed\n"
+              "      code: slack.py\n      replicas: 3\n")
+    repo.commit("notes server in dev, close_issue, prod slack route renamed")
+    review = repo.review_json("diff", "--base", "base")
+    dev = stack_entry(review, "dev")
+    assert [r["name"] for r in dev["routesAdded"]] == ["notes"]
+    assert tool_change(review, "dev", "notes", "list_notes")["change"] == "appeared"
+    wipe = tool_change(review, "dev", "notes", "wipe_notes")
+    assert wipe["change"] == "appeared" and wipe["dangerousMadeReachable"] and wipe["after"]["dangerous"]
+    assert tool_change(review, "dev", "mcp-all", "notes_wipe_notes")["dangerousMadeReachable"]  # aggregated too
+    for stack, state in (("dev", "reachable"), ("staging", "reachable"), ("prod", "denied")):
+        change = tool_change(review, stack, "github", "close_issue")
+        assert change["change"] == "appeared" and change["after"]["state"] == state
+    prod = stack_entry(review, "prod")
+    assert [r["name"] for r in prod["routesRemoved"]] == ["slack"]
+    assert [r["name"] for r in prod["routesAdded"]] == ["slack-removed"]
+    assert tool_change(review, "prod", "slack", "send_message")["change"] == "disappeared"
+    text = repo.review("diff", "--base", "base", "--stack", "prod", "--stack", "dev").stdout
+    assert "- Route removed: `slack` `/mcp/slack` (server slack)" in text
+    assert "- Route added: `notes` `/mcp/notes` (server notes)" in text
+    # the new dangerous tool in dev is called out first, the gate stays green (dev), prod's new route is clean
+    assert text.index("`wipe_notes`") < text.index("Stack `")
+    assert repo.review("diff", "--base", "base", "--fail-on-dangerous").returncode == 0
+
+
+def test_a_harmless_change_shows_no_tool_change_and_passes_the_gate(repo):
+    repo.edit("Pulumi.staging.yaml", "      replicas: 2\n      resources:\n        requests: {cpu: 100m",
+              "      replicas: 4\n      resources:\n        requests: {cpu: 300m")
+    repo.edit("Pulumi.prod.yaml", "limits: {cpu: \"1\", memory: 256Mi}", "limits: {cpu: \"2\", memory: 512Mi}")
+    repo.commit("more replicas and resources")
+    gate = repo.review("diff", "--base", "base", "--fail-on-dangerous")
+    assert gate.returncode == 0, gate.stderr
+    lines = gate.stdout.splitlines()
+    assert [line for line in lines if line.startswith("**Stack")] == [
+        f"**Stack `{s}`{' (dev stack)' if s == 'dev' else ''}: no change in routes or tools.**"
+        for s in ("dev", "prod", "staging")]
+    assert "Dangerous" not in gate.stdout and "|" not in gate.stdout
+
+
+def test_the_aggregated_route_shows_prefixed_names(repo):
+    repo.edit("Pulumi.prod.yaml", "  mcp-federation:servers:", "  mcp-federation:aggregate:\n    enabled: true\n"
+              "  mcp-federation:servers:")
+    repo.commit("prod: aggregated route")
+    review = repo.review_json("diff", "--base", "base", "--stack", "prod")
+    (added,) = stack_entry(review, "prod")["routesAdded"]
+    assert added == {"name": "mcp-all", "path": "/mcp", "aggregated": True, "servers": ["github", "slack"]}
+    names = {c["name"]: c["after"]["state"] for c in stack_entry(review, "prod")["tools"]}
+    assert names == {"github_get_repo": "reachable", "github_list_issues": "reachable",
+                     "github_create_issue": "reachable", "github_delete_repo": "denied",
+                     "slack_list_channels": "reachable", "slack_send_message": "reachable",
+                     "slack_get_messages": "reachable", "slack_delete_channel": "denied"}
+    inventory = repo.review_json("inventory", "--stack", "prod")
+    (route,) = [r for r in inventory["routes"] if r["aggregated"]]
+    assert route["prefixed"] and route["name"] == "mcp-all"
+    assert {(t["server"], t["tool"], t["name"]) for t in route["tools"]} >= {
+        ("github", "get_repo", "github_get_repo"), ("slack", "delete_channel", "slack_delete_channel")}
+
+
+# --- exit 2 ------------------------------------------------------------------------------------------------
+
+def test_unknown_ref_and_unknown_stack_exit_2(repo):
+    bad_ref = repo.review("diff", "--base", "no-such-branch")
+    assert bad_ref.returncode == 2 and "unknown git ref 'no-such-branch'" in bad_ref.stderr
+    assert repo.review("diff", "--base", "--help-me").returncode == 2
+    bad_stack = repo.review("diff", "--base", "base", "--stack", "qa")
+    assert bad_stack.returncode == 2
+    assert "unknown stack(s) 'qa': stacks in the working tree: dev, prod, staging; at base: dev, prod, staging" \
+        in bad_stack.stderr
+    assert repo.review("inventory", "--stack", "qa").returncode == 2
+    assert repo.worktrees() == [f"worktree {repo.path}"] and repo.leftovers() == []
+
+
+def test_bad_config_at_either_side_names_the_side(repo):
+    repo.edit("Pulumi.prod.yaml", "allowedTools: [get_repo,", "allowedTools: [get_rep0,")
+    broken = repo.commit("prod: typo")
+    at_head = repo.review("diff", "--base", "base", "--stack", "prod")
+    assert at_head.returncode == 2 and at_head.stdout == ""
+    assert "working tree: stack 'prod':" in at_head.stderr and "'get_rep0' is not a tool" in at_head.stderr
+    repo.edit("Pulumi.prod.yaml", "allowedTools: [get_rep0,", "allowedTools: [get_repo,")
+    repo.commit("prod: fixed")
+    at_base = repo.review("diff", "--base", broken, "--stack", "prod")
+    assert at_base.returncode == 2
+    assert f"base {broken} ({broken[:12]}): stack 'prod':" in at_base.stderr and "get_rep0" in at_base.stderr
+    assert repo.worktrees() == [f"worktree {repo.path}"] and repo.leftovers() == []
+
+
+def test_uncommitted_inputs_exit_2_under_the_gate_only(repo):
+    repo.edit("Pulumi.staging.yaml", "replicas: 2", "replicas: 3")
+    gate = repo.review("diff", "--base", "base", "--fail-on-dangerous", "--stack", "staging")
+    assert gate.returncode == 2
+    assert "uncommitted changes to Pulumi.staging.yaml: commit or stash them" in gate.stderr
+    assert repo.review("diff", "--base", "base", "--stack", "staging").returncode == 0  # a local look is fine
+    repo.write("NOTES.md", "not an input\n")
+    repo.git("checkout", "Pulumi.staging.yaml")
+    assert repo.review("diff", "--base", "base", "--fail-on-dangerous", "--stack", "dev").returncode == 0
+
+
+# --- the temporary worktree ----------------------------------------------------------------------------------
+
+def test_the_worktree_is_removed_when_the_program_fails(repo):
+    repo.edit("__main__.py", "config = load_config()", "raise RuntimeError('boom at the base')\nconfig = load_config()")
+    broken = repo.commit("broken program")
+    repo.git("revert", "--no-edit", "HEAD")
+    failed = repo.review("diff", "--base", broken, "--stack", "dev")
+    assert failed.returncode == 3
+    assert f"base {broken} ({broken[:12]}): stack 'dev': RuntimeError: boom at the base" in failed.stderr
+    assert repo.worktrees() == [f"worktree {repo.path}"] and repo.leftovers() == []
+    assert "prunable" not in repo.git("worktree", "list", "--porcelain")
+
+
+def test_the_worktree_is_removed_when_the_review_is_terminated(repo):
+    repo.edit("__main__.py", "config = load_config()", "import time\ntime.sleep(120)\nconfig = load_config()")
+    slow = repo.commit("slow base program")
+    repo.git("revert", "--no-edit", "HEAD")
+    child = subprocess.Popen([sys.executable, "-m", "review", "diff", "--base", slow, "--stack", "dev"],
+                             cwd=repo.path, env=repo.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(repo.worktrees()) < 2:  # wait until the base checkout exists
+            assert child.poll() is None and time.monotonic() < deadline, child.communicate()
+            time.sleep(0.1)
+        child.send_signal(signal.SIGTERM)
+        child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 128 + signal.SIGTERM
+    assert repo.worktrees() == [f"worktree {repo.path}"] and repo.leftovers() == []
