@@ -4,6 +4,7 @@ route's prefixed names), harmless changes staying quiet, exit 2 for bad input, a
 removed."""
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -75,7 +76,6 @@ def test_the_same_change_in_dev_is_reported_but_does_not_fail_the_gate(repo):
     repo.commit("dev: dangerous tools on again")
     gate = repo.review("diff", "--base", base, "--fail-on-dangerous", "--json")
     assert gate.returncode == 0, gate.stderr  # dev is the policy pack's dev stack
-    import json
     review = json.loads(gate.stdout)
     assert tool_change(review, "dev", "github", "delete_repo")["dangerousMadeReachable"]
     assert review["dangerousMadeReachable"][0]["devStack"] is True
@@ -207,6 +207,13 @@ def test_the_worktree_is_removed_when_the_program_fails(repo):
     assert f"base {broken} ({broken[:12]}): stack 'dev': RuntimeError: boom at the base" in failed.stderr
     assert repo.worktrees() == [f"worktree {repo.path}"] and repo.leftovers() == []
     assert "prunable" not in repo.git("worktree", "list", "--porcelain")
+    repo.write("Pulumi.yaml", "name: [unclosed\n")  # fails inside the worktree block, as an exception
+    unreadable = repo.commit("unreadable project file")
+    repo.git("revert", "--no-edit", "HEAD")
+    failed = repo.review("diff", "--base", unreadable)
+    assert failed.returncode == 2
+    assert f"bad config at the base {unreadable} ({unreadable[:12]}): the project file" in failed.stderr
+    assert repo.worktrees() == [f"worktree {repo.path}"] and repo.leftovers() == []
 
 
 def test_the_worktree_is_removed_when_the_review_is_terminated(repo):

@@ -27,6 +27,7 @@ PULUMI_ACTION_INPUTS = {
     "message", "parallel", "plan", "policyPackConfigs", "policyPacks", "pulumi-version", "pulumi-version-file",
     "refresh", "remove", "replace", "secrets-provider", "stack-name", "suppress-outputs", "suppress-progress",
     "target", "target-dependents", "upsert", "work-dir"}
+PR_COMMENTERS = {("pull-request.yml", "preview"), ("review.yml", "review")}  # jobs that comment on pull requests
 SECRET_NAME = re.compile(r"PASSPHRASE|TOKEN|KUBECONFIG|SECRET|PASSWORD|ACCESS_KEY|BACKEND_URL|cloud-url")
 SECRET_EXPRESSION = re.compile(r"^\$\{\{ secrets(\.[A-Z_]+|\[matrix\.[a-z-]+\]) \}\}$")
 
@@ -48,7 +49,7 @@ def all_steps() -> list[tuple[str, dict]]:
 
 def test_the_workflow_files():
     assert sorted(p.name for p in WORKFLOWS.iterdir()) == ["deploy-stack.yml", "deploy.yml", "e2e.yml",
-                                                           "pull-request.yml"]
+                                                           "pull-request.yml", "review.yml"]
 
 
 # --- pull requests ---------------------------------------------------------------------------------------------
@@ -179,7 +180,7 @@ def test_least_privilege_permissions():
         for job_name, job in workflow["jobs"].items():
             permissions = job.get("permissions", {})
             writes = {scope for scope, level in permissions.items() if level == "write"}
-            allowed = {"pull-requests"} if (path.name, job_name) == ("pull-request.yml", "preview") else set()
+            allowed = {"pull-requests"} if (path.name, job_name) in PR_COMMENTERS else set()
             assert writes == allowed, (path.name, job_name, permissions)
     assert load("pull-request.yml")["jobs"]["preview"]["permissions"]["pull-requests"] == "write"
 
@@ -262,3 +263,81 @@ def test_workflow_header_explains_the_secrets_or_the_gate(name):
             assert secret in head
     if name == "deploy.yml":
         assert "required reviewers" in head and "KUBECONFIG" in head
+
+
+# --- the tool review (review.yml) ---------------------------------------------------------------------------------
+
+REVIEW_LABEL = "allow-dangerous-tools"
+
+
+def review_steps() -> dict[str, dict]:
+    (job,) = load("review.yml")["jobs"].values()
+    return {step.get("name", step.get("uses")): step for step in job["steps"]}
+
+
+def test_review_runs_on_every_pull_request_event_that_can_change_its_verdict():
+    workflow = load("review.yml")
+    assert workflow["on"] == {"pull_request": {"branches": ["main"], "types": [
+        "opened", "synchronize", "reopened", "labeled", "unlabeled"]}}  # labels: the override re-runs the gate
+    assert "pull_request_target" not in workflow["on"]  # never the base repo's write token on a fork's code
+    (job,) = workflow["jobs"].values()
+    assert job["name"] == "tool review" and job["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert "secrets." not in (WORKFLOWS / "review.yml").read_text().replace("secrets.GITHUB_TOKEN", "")
+    assert "if" not in job  # forks included
+
+
+def test_review_compares_with_the_base_branch_with_the_gate_on():
+    steps = review_steps()
+    (checkout,) = [s for s in steps.values() if str(s.get("uses", "")).startswith("actions/checkout@")]
+    assert checkout["with"]["fetch-depth"] == 0  # origin/<base> must exist for the worktree
+    review = steps["Tool review against the base branch"]
+    assert review["env"] == {"BASE_REF": "${{ github.base_ref }}"}
+    assert '-m review diff --base "origin/$BASE_REF" --fail-on-dangerous --max-chars 60000' in \
+        review["run"].replace("\\\n", "")
+    assert '>> "$GITHUB_STEP_SUMMARY"' in review["run"]  # the report always lands in the job summary
+    names = list(steps)
+    assert names.index("Program virtualenv (.venv)") < names.index("Tool review against the base branch") < \
+        names.index("Sticky pull-request comment") < names.index(next(n for n in names if n.startswith("Gate")))
+
+
+def test_review_comments_only_where_the_token_can_write():
+    comment = review_steps()["Sticky pull-request comment"]
+    assert comment["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    assert comment["run"] == 'scripts/review-comment.sh "$RUNNER_TEMP/review.md"'
+    assert comment["env"]["PR_NUMBER"] == "${{ github.event.pull_request.number }}"
+    assert (REPO_ROOT / "scripts" / "review-comment.sh").stat().st_mode & 0o111
+
+
+def _run_step(run: str, env: dict, tmp_path: Path) -> subprocess.CompletedProcess:
+    script = tmp_path / "step.sh"
+    script.write_text(run)
+    return subprocess.run(["bash", "-e", str(script)], env={"PATH": os.environ["PATH"], **env},
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_review_gate_fails_on_dangerous_tools_unless_a_maintainer_labelled_the_pull_request(tmp_path):
+    gate = next(step for name, step in review_steps().items() if name.startswith("Gate"))
+    assert gate["env"] == {"REVIEW_EXIT_CODE": "${{ steps.review.outputs.exit-code }}",
+                           "OVERRIDE_LABEL": f"${{{{ contains(github.event.pull_request.labels.*.name, "
+                                             f"'{REVIEW_LABEL}') }}}}"}
+    assert REVIEW_LABEL in (WORKFLOWS / "review.yml").read_text().split("\nname:", 1)[0]  # documented
+    verdicts = {(code, label): _run_step(gate["run"], {"REVIEW_EXIT_CODE": code, "OVERRIDE_LABEL": label},
+                                         tmp_path).returncode
+                for code in ("0", "1") for label in ("true", "false")}
+    assert verdicts == {("0", "true"): 0, ("0", "false"): 0, ("1", "true"): 0, ("1", "false"): 1}
+
+
+def test_review_step_passes_only_the_gate_verdict_on(tmp_path):
+    """The review step records exit 1 for the gate (and still writes the summary), but fails on 2 or 3."""
+    run = review_steps()["Tool review against the base branch"]["run"]
+    bin_dir = tmp_path / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    for code in (0, 1, 2, 3):
+        (bin_dir / "python").write_text(f"#!/bin/sh\necho '# report'\nexit {code}\n")
+        (bin_dir / "python").chmod(0o755)
+        out, summary = tmp_path / f"out{code}", tmp_path / f"summary{code}"
+        done = subprocess.run(["bash", "-e", "-c", run], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                              env={"PATH": os.environ["PATH"], "BASE_REF": "main", "RUNNER_TEMP": str(tmp_path),
+                                   "GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summary)})
+        assert done.returncode == (0 if code in (0, 1) else code), (code, done.stderr)
+        assert out.read_text() == f"exit-code={code}\n" and summary.read_text() == "# report\n"
