@@ -1,0 +1,116 @@
+"""The review's pieces without git: the inventory of the real stacks (in process, stable JSON keys), the change
+rules (which change makes a dangerous tool callable), who-may-call wording and the Markdown guards."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from render.harness import REPO_ROOT
+from review import diff, report
+from review.inventory import access_of, stack_inventory
+
+INVENTORY_KEYS = {"schema", "version", "stack", "devStack", "routes"}
+ROUTE_KEYS = {"name", "path", "aggregated", "servers", "prefixed", "auth", "allowedGroups", "tools"}
+TOOL_KEYS = {"name", "tool", "server", "state", "deniedBy", "dangerous", "readOnly", "access"}
+CHANGE_KEYS = {"route", "path", "name", "server", "tool", "change", "dangerous", "dangerousMadeReachable",
+               "before", "after"}
+
+
+@pytest.fixture(scope="module")
+def inventories():
+    return {stack: stack_inventory(stack, REPO_ROOT, ("dev",)) for stack in ("dev", "prod")}
+
+
+def test_the_inventory_json_keys_are_the_documented_ones(inventories):
+    dev = inventories["dev"]
+    assert set(dev) == INVENTORY_KEYS and (dev["schema"], dev["version"]) == ("mcp-federation/tool-inventory", 1)
+    for route in dev["routes"]:
+        assert set(route) == ROUTE_KEYS
+        for tool in route["tools"]:
+            assert set(tool) == TOOL_KEYS and set(tool["access"]) == {"authentication", "groups"}
+    readme = (REPO_ROOT / "README.md").read_text().split("## Tool review", 1)[1].split("\n## ", 1)[0]
+    flat = " ".join(readme.split())
+    for key in INVENTORY_KEYS | ROUTE_KEYS | TOOL_KEYS | CHANGE_KEYS:
+        assert key in flat, f"--json key {key!r} is not documented in the README's Tool review section"
+
+
+def test_the_real_stacks_inventory(inventories):
+    dev, prod = inventories["dev"], inventories["prod"]
+    assert dev["devStack"] and not prod["devStack"]
+    assert [r["name"] for r in dev["routes"]] == ["fetch", "github", "slack", "mcp-all"]
+    github = {t["name"]: t for t in prod["routes"][0]["tools"]}
+    assert github["delete_repo"]["deniedBy"] == ["allowList", "dangerous"] and github["delete_repo"]["dangerous"]
+    assert github["get_repo"]["readOnly"] is True and github["create_issue"]["readOnly"] is False
+    aggregated = dev["routes"][-1]
+    assert aggregated["aggregated"] and aggregated["prefixed"] and aggregated["servers"] == ["fetch", "github", "slack"]
+    assert "github_delete_repo" in {t["name"] for t in aggregated["tools"]}  # dev: dangerous tools reachable
+    markdown = report.inventory_markdown(prod)
+    assert "| `delete_repo` | `github/delete_repo` | denied: left off the allow list (allowedTools), dangerous " \
+           "tool (denyDangerousTools) | nobody | ⚠️ dangerous |" in markdown
+
+
+def test_access_follows_the_plan_contract():
+    assert access_of({}, "get_repo") == {"authentication": False, "groups": []}
+    entry = {"auth": {"required": True}, "allowedGroups": ["b", "a"], "toolGroups": {"create_issue": ["w"]}}
+    assert access_of(entry, "create_issue") == {"authentication": True, "groups": [["a", "b"], ["w"]]}
+    assert access_of(entry, "get_repo") == {"authentication": True, "groups": [["a", "b"]]}
+    assert access_of({"auth": {"required": True}, "allowedGroups": []}, "x")["groups"] == []  # empty: everyone
+
+
+def tool(state: str, dangerous: bool = True, groups: list | None = None) -> dict:
+    return {"state": state, "deniedBy": ["dangerous"] if state == "denied" else [], "dangerous": dangerous,
+            "readOnly": False, "access": {"authentication": bool(groups), "groups": groups or []}}
+
+
+@pytest.mark.parametrize("before, after, expected", [
+    (None, tool("reachable"), True),
+    (tool("denied"), tool("reachable"), True),
+    (tool("denied"), tool("restricted", groups=[["admins"]]), True),
+    (tool("restricted", groups=[["admins"]]), tool("reachable"), True),
+    (tool("reachable"), tool("reachable"), False),
+    (tool("reachable"), tool("restricted", groups=[["admins"]]), False),
+    (tool("restricted", groups=[["a"]]), tool("restricted", groups=[["b"]]), False),
+    (tool("reachable"), tool("denied"), False),
+    (None, tool("denied"), False),
+    (tool("denied", dangerous=False), tool("reachable", dangerous=False), False),
+    (tool("reachable", dangerous=True), None, False),
+])
+def test_which_changes_make_a_dangerous_tool_callable(before, after, expected):
+    assert diff.makes_dangerous_reachable(before, after) is expected
+
+
+def test_a_diff_of_one_inventory_with_itself_is_unchanged_and_a_stack_only_on_one_side_is_all_new(inventories):
+    dev = inventories["dev"]
+    same = diff.diff_stack("dev", dev, copy.deepcopy(dev), ("dev",))
+    assert same["status"] == "unchanged" and same["tools"] == []
+    assert report.diff_markdown({"base": {"ref": "main", "commit": "f" * 40}, "dangerousMadeReachable": [],
+                                 "stacks": [same]}).splitlines()[-1] == \
+        "**Stack `dev` (dev stack): no change in routes or tools.**"
+    new = diff.diff_stack("qa", None, inventories["prod"], ("dev",))
+    assert new["status"] == "added" and {c["change"] for c in new["tools"]} == {"appeared"}
+    assert all(set(c) == CHANGE_KEYS for c in new["tools"])
+    assert [r["name"] for r in new["routesAdded"]] == ["github", "slack"]
+    assert not any(c["dangerousMadeReachable"] for c in new["tools"])  # prod denies them
+    gone = diff.diff_stack("prod", inventories["prod"], None, ("dev",))
+    assert gone["status"] == "removed" and {c["change"] for c in gone["tools"]} == {"disappeared"}
+
+
+def test_dangerous_changes_come_first_in_a_stack(inventories):
+    before = inventories["dev"]
+    after = copy.deepcopy(before)
+    for route in after["routes"]:
+        for item in route["tools"]:
+            item["readOnly"] = not item["readOnly"]  # every tool changes; the dangerous ones must lead
+    changes = diff.diff_stack("dev", before, after, ("dev",))["tools"]
+    flags = [c["dangerous"] for c in changes]
+    assert flags == sorted(flags, reverse=True) and flags[0] and not flags[-1]
+
+
+def test_markdown_cells_cannot_break_the_table_and_long_reports_are_cut():
+    assert report.code("a|b`c") == "`a\\|b'c`"
+    text = "".join(f"line {i}\n" for i in range(5000))
+    cut = report.fit(text, 1000)
+    assert len(cut) <= 1000 and cut.endswith("make review` locally for all of it)\n")
+    assert cut.split("…")[0].endswith("\n\n") or cut.split("…")[0].endswith("\n")
+    assert report.fit(text, None) == text and report.fit("short\n", 1000) == "short\n"
