@@ -78,6 +78,10 @@ BASE ?= origin/main
 review: venv  ## what agents gain or lose per stack against a git ref, offline (make review BASE=origin/main)
 	$(PY) -m review diff --base $(BASE)
 
+.PHONY: bench-review
+bench-review: venv  ## review diff of every stack next to rendering every stack once (medians, same run)
+	$(PY) bench/review_diff.py
+
 .PHONY: kind-up kind-down dev-up tools
 TOOLS_DIR ?= .tools/bin
 tools:  ## the pinned kind v0.32.0, kubectl v1.36.1 and Helm v4.2.3 into .tools/bin (needs go and curl); put it on PATH

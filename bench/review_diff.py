@@ -67,7 +67,7 @@ def main() -> int:
                 if run:  # run 0 warms the file cache and the bytecode
                     results[name].append(seconds)
     median = {name: statistics.median(values) for name, values in results.items()}
-    print_table(("measure", "median s", "runs (s)", "diff / this"), [
+    print_table(("measure", "median s", "runs (s)", "diff ÷ this"), [
         (label, f"{median[name]:.2f}", " ".join(f"{v:.2f}" for v in results[name]),
          f"{median['diff'] / median[name]:.2f}x")
         for name, label in (("diff", f"review diff --base {args.base} (all stacks)"),
