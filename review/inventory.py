@@ -43,16 +43,19 @@ _READ_ONLY: dict[tuple[str, str], dict[str, Optional[bool]]] = {}  # (code finge
 
 
 def _read_only_hints(code_dir: Path, code_file: str) -> dict[str, Optional[bool]]:
-    """Each tool's `read_only` flag in a server file (the readOnlyHint it lists); None where the file has none.
+    """Each tool's `read_only` flag in a server file (the readOnlyHint it lists); None where unknown.
 
-    The catalog (components/catalog.py ToolInfo) carries only `dangerous`, so the file is imported once more, with
-    the catalog's own isolated import, and cached by the file's content."""
+    The catalog (components/catalog.py ToolInfo) carries only `dangerous`, so the file is imported once more with
+    the catalog's own isolated import, cached by the code's content. A checkout whose catalog module has no such
+    helpers (an older ref) gives no hints rather than failing."""
     from components import catalog
 
-    path = Path(code_dir) / code_file
-    key = (catalog._code_fingerprint(Path(code_dir)), code_file)
+    fingerprint, load = getattr(catalog, "_code_fingerprint", None), getattr(catalog, "_import_isolated", None)
+    if fingerprint is None or load is None:
+        return {}
+    key = (fingerprint(Path(code_dir)), code_file)
     if key not in _READ_ONLY:
-        module = catalog._import_isolated(Path(code_dir), path)
+        module = load(Path(code_dir), Path(code_dir) / code_file)
         hints: dict[str, Optional[bool]] = {}
         for tool in getattr(module, "TOOLS", ()):
             hint = getattr(tool, "read_only", None)
