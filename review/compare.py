@@ -118,6 +118,7 @@ def run_diff(ref: str, requested: list[str], fail_on_dangerous: bool) -> dict:
             stacks = chosen_stacks(requested, head_stacks, base_stacks, ref)
             child = _start_base_side(base_project, [s for s in stacks if s in base_stacks], devs)
             head = collect(REPO_ROOT, [s for s in stacks if s in head_stacks], devs)["stacks"]
+            gitref.check_signals()  # a SIGTERM during the program run may have been swallowed by the runtime
             base = _finish_base_side(child, base_side)
         finally:
             _stop(child)

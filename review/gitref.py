@@ -80,41 +80,68 @@ def uncommitted_inputs(top: Path, project_dir: Path) -> list[str]:
     return sorted(p for p in paths if is_input(p))
 
 
-class _Terminated(BaseException):
-    """Raised in the main thread by SIGTERM/SIGHUP, so `finally` blocks (the worktree removal) run."""
+_received: list[int] = []  # signals exit_on_signals caught, in case the code they interrupted swallowed the exit
 
 
 @contextlib.contextmanager
 def exit_on_signals() -> Iterator[None]:
-    """Turn SIGTERM and SIGHUP into an exception while the block runs (SIGINT already is one)."""
+    """Turn SIGTERM and SIGHUP into SystemExit(128 + signal) while the block runs (SIGINT already raises), so
+    `finally` blocks (the worktree removal) run. The Pulumi runtime may swallow an exception raised in the middle
+    of a program run, so the block also calls `check_signals()` after such a run."""
     def handler(signum: int, _frame: object) -> None:
-        raise _Terminated(signum)
+        _received.append(signum)
+        raise SystemExit(128 + signum)
 
+    _received.clear()
     saved = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
-    except _Terminated as exc:
-        raise SystemExit(128 + int(exc.args[0])) from None
     finally:
         for sig, previous in saved.items():
             signal.signal(sig, previous)
 
 
+def check_signals() -> None:
+    """Exit now if exit_on_signals caught a signal whose SystemExit was swallowed."""
+    if _received:
+        raise SystemExit(128 + _received[0])
+
+
 def remove_worktree(top: Path, path: Path) -> None:
-    """Remove a worktree made by `worktree()`: git's record and the directory, even if git cannot."""
-    with contextlib.suppress(UsageError):
-        git(top, "worktree", "remove", "--force", str(path))
+    """Remove a worktree made by `worktree()`: git's record and the directory, even if git cannot (e.g. when
+    `git worktree add` was interrupted and left the worktree locked)."""
+    for command in (("worktree", "unlock", str(path)), ("worktree", "remove", "--force", "--force", str(path))):
+        with contextlib.suppress(UsageError):
+            git(top, *command)
     shutil.rmtree(path, ignore_errors=True)
     with contextlib.suppress(UsageError):
         git(top, "worktree", "prune")
 
 
+CLEANUP_SIGNALS = {signal.SIGTERM, signal.SIGHUP, signal.SIGINT}
+
+
 @contextlib.contextmanager
 def worktree(top: Path, commit: str) -> Iterator[Path]:
-    """A detached checkout of `commit` in a new temporary directory, removed when the block ends in any way."""
-    path = Path(tempfile.mkdtemp(prefix=WORKTREE_PREFIX))
+    """A detached checkout of `commit` in a new temporary directory, removed when the block ends in any way
+    (signals wait while it is removed, so a second one cannot cut the removal short)."""
+    path = None
     try:
+        with signals_held():  # a signal right after mkdtemp must not leave a directory that `path` does not name
+            path = Path(tempfile.mkdtemp(prefix=WORKTREE_PREFIX))
         git(top, "worktree", "add", "--detach", "--quiet", str(path), commit)
         yield path
     finally:
-        remove_worktree(top, path)
+        if path is not None:
+            with signals_held():
+                remove_worktree(top, path)
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold SIGTERM, SIGHUP and SIGINT while the block runs; they are delivered when it ends."""
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, CLEANUP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)

@@ -216,17 +216,23 @@ def test_the_worktree_is_removed_when_the_program_fails(repo):
     assert repo.worktrees() == [f"worktree {repo.path}"] and repo.leftovers() == []
 
 
-def test_the_worktree_is_removed_when_the_review_is_terminated(repo):
+@pytest.mark.parametrize("moment", ["temporary directory made", "worktree registered", "base program running"])
+def test_the_worktree_is_removed_when_the_review_is_terminated(repo, moment):
     repo.edit("__main__.py", "config = load_config()", "import time\ntime.sleep(120)\nconfig = load_config()")
     slow = repo.commit("slow base program")
     repo.git("revert", "--no-edit", "HEAD")
+    admin = repo.path / ".git" / "worktrees"  # read directly: `git worktree list` races with `git worktree add`
+    reached = {"temporary directory made": lambda: list(repo.tmp.glob("review-base-*")),
+               "worktree registered": lambda: admin.is_dir() and any(admin.iterdir()),
+               "base program running": lambda: "review.side" in subprocess.run(
+                   ["ps", "-o", "args=", "--ppid", str(child.pid)], capture_output=True, text=True).stdout}[moment]
     child = subprocess.Popen([sys.executable, "-m", "review", "diff", "--base", slow, "--stack", "dev"],
                              cwd=repo.path, env=repo.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
-        while len(repo.worktrees()) < 2:  # wait until the base checkout exists
+        while not reached():
             assert child.poll() is None and time.monotonic() < deadline, child.communicate()
-            time.sleep(0.1)
+            time.sleep(0.01)
         child.send_signal(signal.SIGTERM)
         child.communicate(timeout=60)
     finally:
@@ -234,6 +240,7 @@ def test_the_worktree_is_removed_when_the_review_is_terminated(repo):
             child.kill()
     assert child.returncode == 128 + signal.SIGTERM
     assert repo.worktrees() == [f"worktree {repo.path}"] and repo.leftovers() == []
+    assert repo.git("worktree", "list", "--porcelain").count("worktree ") == 1
 
 
 def test_each_side_runs_its_own_components(repo):
