@@ -51,17 +51,14 @@ def test_denying_dangerous_tools_off_in_staging_names_both_tools(repo):
     assert {d["name"] for d in review["dangerousMadeReachable"]} == \
         {"delete_repo", "delete_channel", "github_delete_repo", "slack_delete_channel"}
 
-    markdown = repo.review("diff", "--base", "base")
-    assert markdown.returncode == 0  # without --fail-on-dangerous the report is only a report
-    text = markdown.stdout
+    gate = repo.review("diff", "--base", "base", "--fail-on-dangerous")
+    assert gate.returncode == 1
+    text = gate.stdout  # the report is printed in full before the verdict
     first_stack = text.index("Stack `")
     assert text.index("Dangerous tools made callable") < first_stack  # dangerous tools first
     assert "- `delete_repo`: stack `staging`, route `github` `/mcp/github`" in text[:first_stack]
     assert "- `delete_channel`: stack `staging`, route `slack` `/mcp/slack`" in text[:first_stack]
     assert "**Stack `prod`: no change in routes or tools.**" in text.splitlines()  # one line
-
-    gate = repo.review("diff", "--base", "base", "--fail-on-dangerous")
-    assert gate.returncode == 1
     assert "dangerous tool 'delete_repo' becomes callable in stack 'staging' on route 'github' (/mcp/github)" \
         in gate.stderr
     assert "dangerous tool 'delete_channel' becomes callable in stack 'staging' on route 'slack' (/mcp/slack)" \
@@ -116,12 +113,12 @@ def test_a_new_server_a_new_tool_and_a_removed_route_show_up(repo):
     assert [r["name"] for r in prod["routesRemoved"]] == ["slack"]
     assert [r["name"] for r in prod["routesAdded"]] == ["slack-removed"]
     assert tool_change(review, "prod", "slack", "send_message")["change"] == "disappeared"
-    text = repo.review("diff", "--base", "base", "--stack", "prod", "--stack", "dev").stdout
+    gate = repo.review("diff", "--base", "base", "--fail-on-dangerous")
+    assert gate.returncode == 0, gate.stderr  # the new dangerous tool is in dev; prod's new route denies its own
+    text = gate.stdout
     assert "- Route removed: `slack` `/mcp/slack` (server slack)" in text
     assert "- Route added: `notes` `/mcp/notes` (server notes)" in text
-    # the new dangerous tool in dev is called out first, the gate stays green (dev), prod's new route is clean
-    assert text.index("`wipe_notes`") < text.index("Stack `")
-    assert repo.review("diff", "--base", "base", "--fail-on-dangerous").returncode == 0
+    assert text.index("`wipe_notes`") < text.index("Stack `")  # the new dangerous tool is called out first
 
 
 def test_a_harmless_change_shows_no_tool_change_and_passes_the_gate(repo):
