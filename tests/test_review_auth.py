@@ -1,6 +1,7 @@
 """The review with the plan contract's auth keys (HELPERS.md: `auth`, `allowedGroups`, `toolGroups` per plan
 entry): restricted tools, who may call them, and changes of either, from a program whose `verificationPlan`
-carries the keys (the program of this tree does not emit them yet: the test's copy adds them)."""
+carries the keys: the test's copy adds them to the plan of routes whose config has none, so each rule is exercised
+independently of the stacks' own auth config (prod's toolGroups are covered in tests/test_review_report.py)."""
 from __future__ import annotations
 
 import pytest
@@ -49,19 +50,21 @@ def test_the_inventory_shows_restricted_tools_and_who_may_call_them(repo):
 
 def test_the_diff_shows_who_may_call_changes_and_flags_a_widened_dangerous_tool(repo):
     review = repo.review_json("diff", "--base", "base", "--stack", "dev", "--stack", "staging")
-    create = tool_change(review, "staging", "github", "create_issue")
+    create = tool_change(review, "staging", "github", "create_issue")  # staging authenticates every route already
     assert create["change"] == "becameRestricted"
-    assert create["before"]["access"] == {"authentication": False, "groups": []}
+    assert create["before"]["access"] == {"authentication": True, "groups": []}
     assert create["after"]["access"]["groups"] == [["mcp-github"], ["mcp-writers"]]
-    assert not tool_change(review, "dev", "github", "delete_repo")["dangerousMadeReachable"]  # narrowed
     # denied on both sides in staging: who could call it does not matter, so no change is reported
     assert "delete_repo" not in {c["name"] for c in stack_entry(review, "staging")["tools"]}
-    send = tool_change(review, "staging", "slack", "send_message")
+    delete = tool_change(review, "dev", "github", "delete_repo")
+    assert delete["change"] == "becameRestricted" and not delete["dangerousMadeReachable"]  # narrowed
+    send = tool_change(review, "dev", "slack", "send_message")  # dev was anonymous
     assert send["change"] == "accessChanged" and send["after"]["access"] == {"authentication": True, "groups": []}
+    assert send["before"]["access"] == {"authentication": False, "groups": []}
 
     repo.edit("__main__.py", ', "delete_repo": ["mcp-admins"]', "")
     repo.edit("__main__.py", 'allowedGroups=["mcp-github"],', "")
-    head = repo.commit("delete_repo for every authenticated caller")
+    repo.commit("delete_repo for every authenticated caller")
     widened = repo.review_json("diff", "--base", "HEAD~1", "--stack", "dev")
     change = tool_change(widened, "dev", "github", "delete_repo")
     assert change["change"] == "becameReachable" and change["dangerousMadeReachable"]
@@ -70,4 +73,3 @@ def test_the_diff_shows_who_may_call_changes_and_flags_a_widened_dangerous_tool(
     assert get_repo["change"] == "becameReachable" and not get_repo["dangerousMadeReachable"]
     text = repo.review("diff", "--base", "HEAD~1", "--stack", "dev").stdout
     assert "| restricted (groups `mcp-github` and `mcp-admins`) | reachable (any authenticated caller) |" in text
-    assert head

@@ -80,16 +80,16 @@ def test_the_same_change_in_dev_is_reported_but_does_not_fail_the_gate(repo):
 
 def test_a_narrowed_allow_list_in_prod_names_what_became_denied(repo):
     repo.edit("Pulumi.prod.yaml", "allowedTools: [get_repo, list_issues, create_issue]",
-              "allowedTools: [get_repo, list_issues]")
-    repo.commit("prod: github read-only")
+              "allowedTools: [get_repo, create_issue]")
+    repo.commit("prod: github without list_issues")
     review = repo.review_json("diff", "--base", "base", "--stack", "prod")
     assert [s["stack"] for s in review["stacks"]] == ["prod"]
     (change,) = stack_entry(review, "prod")["tools"]
-    assert (change["route"], change["name"], change["change"]) == ("github", "create_issue", "becameDenied")
+    assert (change["route"], change["name"], change["change"]) == ("github", "list_issues", "becameDenied")
     assert change["after"]["deniedBy"] == ["allowList"] and not change["dangerousMadeReachable"]
     text = repo.review("diff", "--base", "base", "--stack", "prod").stdout
-    assert "| `github` `/mcp/github` | `create_issue` | becomes denied | reachable (anyone) | denied: left off " \
-           "the allow list (allowedTools) |" in text
+    assert "| `github` `/mcp/github` | `list_issues` | becomes denied | reachable (any authenticated caller) | " \
+           "denied: left off the allow list (allowedTools) |" in text
 
 
 def test_a_new_server_a_new_tool_and_a_removed_route_show_up(repo):
@@ -144,7 +144,7 @@ def test_the_aggregated_route_shows_prefixed_names(repo):
     assert added == {"name": "mcp-all", "path": "/mcp", "aggregated": True, "servers": ["github", "slack"]}
     names = {c["name"]: c["after"]["state"] for c in stack_entry(review, "prod")["tools"]}
     assert names == {"github_get_repo": "reachable", "github_list_issues": "reachable",
-                     "github_create_issue": "reachable", "github_delete_repo": "denied",
+                     "github_create_issue": "restricted", "github_delete_repo": "denied",  # toolGroups
                      "slack_list_channels": "reachable", "slack_send_message": "reachable",
                      "slack_get_messages": "reachable", "slack_delete_channel": "denied"}
     inventory = repo.review_json("inventory", "--stack", "prod")

@@ -17,12 +17,15 @@ COMMIT = re.compile(r"\(`[0-9a-f]{12}`\)")
 
 
 def example_report(root: Path) -> str:
-    """The README example: staging opens its dangerous tools, prod narrows github's allow list, dev unchanged."""
+    """The README example: staging opens its dangerous tools; prod drops list_issues from github's allow list and
+    gives slack's send_message to the group mcp-chat only; dev unchanged."""
     repo = make_repo(root)
     repo.edit("Pulumi.staging.yaml", "  mcp-federation:gateway:", "  mcp-federation:denyDangerousTools: false\n"
               "  mcp-federation:gateway:")
     repo.edit("Pulumi.prod.yaml", "allowedTools: [get_repo, list_issues, create_issue]",
-              "allowedTools: [get_repo, list_issues]")
+              "allowedTools: [get_repo, create_issue]")
+    repo.edit("Pulumi.prod.yaml", "    - name: slack\n      replicas: 3\n",
+              "    - name: slack\n      replicas: 3\n      toolGroups:\n        send_message: [mcp-chat]\n")
     repo.commit("example")
     done = repo.review("diff", "--base", "base")
     assert done.returncode == 0, done.stderr

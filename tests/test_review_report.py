@@ -42,6 +42,11 @@ def test_the_real_stacks_inventory(inventories):
     github = {t["name"]: t for t in prod["routes"][0]["tools"]}
     assert github["delete_repo"]["deniedBy"] == ["allowList", "dangerous"] and github["delete_repo"]["dangerous"]
     assert github["get_repo"]["readOnly"] is True and github["create_issue"]["readOnly"] is False
+    # prod's auth config, through the program's own plan: authenticated callers, create_issue for mcp-writers only
+    assert github["get_repo"]["state"] == "reachable"
+    assert github["get_repo"]["access"] == {"authentication": True, "groups": []}
+    assert github["create_issue"]["state"] == "restricted"
+    assert github["create_issue"]["access"] == {"authentication": True, "groups": [["mcp-writers"]]}
     aggregated = dev["routes"][-1]
     assert aggregated["aggregated"] and aggregated["prefixed"] and aggregated["servers"] == ["fetch", "github", "slack"]
     assert "github_delete_repo" in {t["name"] for t in aggregated["tools"]}  # dev: dangerous tools reachable
