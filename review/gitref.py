@@ -115,6 +115,11 @@ def remove_worktree(top: Path, path: Path) -> None:
             git(top, *command)
     shutil.rmtree(path, ignore_errors=True)
     with contextlib.suppress(UsageError):
+        # An add cut short before it wrote the entry's `gitdir` cannot be unlocked by path, and prune skips locked
+        # entries: drop the lock of our own entries (named after the directory) so prune removes them.
+        common = Path(git(top, "rev-parse", "--git-common-dir").strip())
+        for entry in ((common if common.is_absolute() else top / common) / "worktrees").glob(f"{path.name}*"):
+            (entry / "locked").unlink(missing_ok=True)
         git(top, "worktree", "prune")
 
 

@@ -251,3 +251,17 @@ def test_each_side_runs_its_own_components(repo):
     changes = {(c["name"], c["change"]) for c in stack_entry(review, "staging")["tools"]}
     assert ("get_repo", "disappeared") in changes and ("github_get_repo", "appeared") in changes
     assert all(c["route"] == "mcp-all" for c in stack_entry(review, "staging")["tools"])
+
+
+def test_an_interrupted_worktree_add_is_cleaned_up(repo):
+    """`git worktree add` killed right after it made its locked entry, before writing `gitdir`: git can neither
+    unlock nor prune that entry by itself."""
+    from review.gitref import remove_worktree
+
+    path = repo.tmp / "review-base-cut"
+    path.mkdir()
+    entry = repo.path / ".git" / "worktrees" / "review-base-cut"
+    entry.mkdir(parents=True)
+    (entry / "locked").write_text("initializing")
+    remove_worktree(repo.path, path)
+    assert not entry.exists() and not path.exists() and repo.worktrees() == [f"worktree {repo.path}"]
