@@ -132,9 +132,12 @@ def worktree(top: Path, commit: str) -> Iterator[Path]:
     (signals wait while it is removed, so a second one cannot cut the removal short)."""
     path = None
     try:
-        with signals_held():  # a signal right after mkdtemp must not leave a directory that `path` does not name
+        # Signals wait until the directory exists, is named by `path` and is fully checked out: SIGTERM in the
+        # middle of `git worktree add` killed git while its own child (the checkout) went on writing into the
+        # directory after the cleanup below had removed it, leaving it behind.
+        with signals_held():
             path = Path(tempfile.mkdtemp(prefix=WORKTREE_PREFIX))
-        git(top, "worktree", "add", "--detach", "--quiet", str(path), commit)
+            git(top, "worktree", "add", "--detach", "--quiet", str(path), commit)
         yield path
     finally:
         if path is not None:
