@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from verifier_scaling import REPO_ROOT, SERVERS, Front, run_verifier, start_servers  # noqa: E402  (bench/)
 
 sys.path.insert(0, str(REPO_ROOT))
-from components.catalog import load_catalog, verification_entry  # noqa: E402
+from components.catalog import load_catalog  # noqa: E402
+from components.plan import verification_entry  # noqa: E402
 from table import print_table  # noqa: E402  (bench/table.py)
 from tests.jwt_tokens import AUDIENCE, ISSUER, SigningKey, claims, jwt_spec, provider  # noqa: E402
 from tests.server_process import SERVER_CODE  # noqa: E402

@@ -2,7 +2,7 @@
 
 Three mock servers (fetch, github, slack) run as processes; bench/passthrough_front.py (a light stand-in for
 agentgateway: path -> upstream, SSE replies, denied tools hidden and refused) exposes N routes /mcp/r<i> over
-them in turn, each denying its server's dangerous tools. The plan comes from components.catalog.verification_entry,
+them in turn, each denying its server's dangerous tools. The plan comes from components.plan.verification_entry,
 as the program builds it. The verifier runs as the CLI (`python -m verify --plan ... --deadline 0 --json`), one
 process per run. For each added latency (`--latency-ms`, a stand-in for the network hop to a real gateway; 0 =
 loopback only) the table shows medians over runs of the verifier's own elapsed time, and the CPU time spent by
@@ -30,7 +30,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
-from components.catalog import load_catalog, verification_entry  # noqa: E402
+from components.catalog import load_catalog  # noqa: E402
+from components.plan import verification_entry  # noqa: E402
 from tests.server_process import SERVER_CODE, ServerProcess, start_server  # noqa: E402
 from verify.runner import MAX_WORKERS  # noqa: E402
 from table import print_table  # noqa: E402  (bench/table.py)

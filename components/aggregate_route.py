@@ -16,53 +16,8 @@ from typing import Mapping, Optional, Sequence
 
 import pulumi
 
-from .auth_plan import aggregate_auth_fields
-from .catalog import AggregateTarget, ServerCatalog, aggregate_verification_entry
-from .config import FederationConfig
 from .crds.agentgateway import MAX_TARGETS
 from .mcp_route import McpRouteTarget, mcp_backend, path_route
-from .tool_policy import ToolRule
-
-
-def aggregate_plan_entry(config: FederationConfig, catalogs: Mapping[str, ServerCatalog],
-                         rules: Mapping[str, ToolRule]) -> Optional[dict]:
-    """The aggregated route's `verificationPlan` entry (None when disabled). Each target hides what its own
-    route hides, and keeps its server's group rules. Raises ConfigError when prefixMode Never meets a tool name
-    offered by two targets, or when group rules cannot be stated in the plan (auth_plan.py)."""
-    if not config.aggregate.enabled:
-        return None
-    entry = aggregate_verification_entry(config.aggregate, [
-        AggregateTarget(name, catalogs[name], rules[name].denied) for name in config.aggregate.servers])
-    servers = {server.name: server for server in config.servers}
-    entry.update(aggregate_auth_fields(config.auth, [
-        (name, servers[name].groups, [t for t in catalogs[name].tool_names if t not in rules[name].denied])
-        for name in config.aggregate.servers], prefixed="targets" in entry))
-    return entry
-
-
-def aggregate_tool_rule(servers: Sequence[str], rules: Mapping[str, ToolRule], catalogs: Mapping[str, ServerCatalog]
-                        ) -> Optional[tuple[str, list[tuple[str, str]], dict[tuple[str, str], str]]]:
-    """The one (action, [(target, tool)], {(target, tool): claim condition}) of the aggregated backend's policy, or
-    None if nothing is restricted.
-
-    One AgentgatewayPolicy has one action. With deny lists only, it denies each target's denied tools. As soon as
-    one target has an allow list or a group rule, the policy is an allow list: that target's allowed tools (each
-    with its claim condition), plus every non-denied catalog tool of the other targets. (So an image target
-    without an allow list then shows only its expectedTools here, not any extra tool it may offer.)"""
-    actions = {rules[name].action for name in servers} - {None}
-    if not actions:
-        return None
-    if actions == {"Deny"}:
-        return "Deny", [(name, tool) for name in servers for tool in rules[name].tools], {}
-    pairs = []
-    conditions: dict[tuple[str, str], str] = {}
-    for name in servers:
-        rule = rules[name]
-        tools = rule.tools if rule.action == "Allow" else \
-            tuple(t for t in catalogs[name].tool_names if t not in rule.denied)
-        pairs += [(name, tool) for tool in tools]
-        conditions.update({(name, tool): condition for tool, condition in rule.conditions.items()})
-    return "Allow", pairs, conditions
 
 
 @dataclass(frozen=True)

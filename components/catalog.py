@@ -1,4 +1,5 @@
-"""The tool catalog of a server: the one source of truth for what a route offers, and the verification plan.
+"""The tool catalog of a server: the one source of truth for what a route offers (components/plan.py turns it into
+the verification plan), and for a code server the files of its ConfigMap.
 
 A code server's catalog is its file's `TOOLS` and `PROBE`; an image server's comes from its config
 (`expectedTools`, `dangerousTools`, `probe`), since an image cannot be inspected before it runs.
@@ -13,15 +14,16 @@ import copy
 import hashlib
 import importlib.util
 import sys
+from types import MappingProxyType
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional
 
-from .config import AggregateConfig, ConfigError, ServerConfig
+from .config import CORE_FILE, ServerConfig
 
 TOOLS_MATCH_EXACT = "exact"      # the route lists exactly the expected tools (a server file's TOOLS)
 TOOLS_MATCH_AT_LEAST = "atLeast"  # the route lists at least them (an image may offer more than its config states)
-PREFIX_DELIMITER = "_"            # agentgateway names a multiplexed tool <target>_<tool> (research §5)
+CORE_MODULES_GLOB = "mcp_*.py"  # the shared core: mcp_core.py and the modules it imports (server_code/mcp_core.py)
 
 
 class CatalogError(ValueError):
@@ -49,6 +51,7 @@ class ServerCatalog:
     probe_tool: Optional[str]
     probe_arguments: dict = field(default_factory=dict)
     tools_match: str = TOOLS_MATCH_EXACT
+    files: Mapping[str, str] = field(default_factory=dict)  # a code server's ConfigMap: shared core + its file
 
     @property
     def tool_names(self) -> list[str]:
@@ -141,7 +144,14 @@ def _read_catalog(code_dir: Path, path: Path, code_file: str) -> ServerCatalog:
     arguments = probe.get("arguments", {})
     if not isinstance(arguments, dict):
         raise CatalogError(f"{path}: PROBE arguments must be an object, got {arguments!r}")
-    return ServerCatalog(source=code_file, tools=tools, probe_tool=probe["tool"], probe_arguments=dict(arguments))
+    return ServerCatalog(source=code_file, tools=tools, probe_tool=probe["tool"], probe_arguments=dict(arguments),
+                         files=MappingProxyType(_server_files(code_dir, code_file)))
+
+
+def _server_files(code_dir: Path, code_file: str) -> dict[str, str]:
+    """The files of a code server's ConfigMap: every module of the shared core (always CORE_FILE) and its file."""
+    core = sorted({CORE_FILE, *(path.name for path in code_dir.glob(CORE_MODULES_GLOB))})
+    return {name: (code_dir / name).read_text(encoding="utf-8") for name in (*core, code_file)}
 
 
 def image_catalog(server: ServerConfig) -> ServerCatalog:
@@ -164,77 +174,3 @@ def server_catalog(code_dir: Path, server: ServerConfig) -> ServerCatalog:
     return load_catalog(code_dir, server.code)
 
 
-def verification_entry(name: str, path: str, catalog: ServerCatalog, denied: tuple[str, ...] = ()) -> dict:
-    """One `verificationPlan` item: what the post-deploy verifier must see through the gateway at `path`.
-
-    `probe` is left out when the server has none; `toolsMatch` is given only when it is not the default exact."""
-    unknown = sorted(set(denied) - set(catalog.tool_names))
-    if unknown:
-        raise CatalogError(f"{catalog.source}: denied tool(s) {', '.join(unknown)} are not in its tools")
-    if catalog.probe_tool is not None and catalog.probe_tool in denied:
-        raise CatalogError(f"{catalog.source}: the probe tool {catalog.probe_tool!r} cannot be denied")
-    entry: dict[str, Any] = {"name": name, "path": path,
-                             "expectedTools": [t for t in catalog.tool_names if t not in denied],
-                             "deniedTools": list(denied)}
-    if catalog.probe_tool is not None:
-        entry["probe"] = {"tool": catalog.probe_tool, "arguments": dict(catalog.probe_arguments)}
-    if catalog.tools_match != TOOLS_MATCH_EXACT:
-        entry["toolsMatch"] = catalog.tools_match
-    return entry
-
-
-def names_are_prefixed(prefix_mode: str, target_count: int) -> bool:
-    """Whether agentgateway shows multiplexed tools as `<target>_<tool>`: always with Always, with Conditional
-    only when the backend has more than one target, never with Never (research §5)."""
-    return prefix_mode == "Always" or (prefix_mode == "Conditional" and target_count > 1)
-
-
-@dataclass(frozen=True)
-class AggregateTarget:
-    """One target of the aggregated route: the server's name, its catalog and the tools denied on it."""
-
-    name: str
-    catalog: ServerCatalog
-    denied: tuple[str, ...] = ()
-
-
-def _unique_names(aggregate: AggregateConfig, targets: Sequence[AggregateTarget]) -> None:
-    """Unprefixed names must be unique across targets: agentgateway drops duplicates, so a tool would vanish."""
-    owners: dict[str, list[str]] = {}
-    for target in targets:
-        for tool in target.catalog.tool_names:
-            owners.setdefault(tool, []).append(target.name)
-    clashes = [f"{tool} ({', '.join(names)})" for tool, names in owners.items() if len(names) > 1]
-    if clashes:
-        raise ConfigError([f"aggregate.prefixMode: {aggregate.prefix_mode!r} leaves tool names unprefixed, but "
-                           f"{'; '.join(clashes)} are offered by more than one target (agentgateway would drop "
-                           "duplicates): use Conditional or Always, or select fewer servers"])
-
-
-def aggregate_verification_entry(aggregate: AggregateConfig, targets: Sequence[AggregateTarget]) -> dict:
-    """The `verificationPlan` item of the aggregated route, with the names a client sees there.
-
-    Prefixed names (`<target>_<tool>`) come with `targets`; unprefixed names without it. The probe is the first
-    target's that has one; `toolsMatch` is atLeast as soon as one target may offer more than it states."""
-    assert all(PREFIX_DELIMITER not in target.name for target in targets), \
-        "target names are DNS labels (config), so they never contain the prefix delimiter"
-    prefixed = names_are_prefixed(aggregate.prefix_mode, len(targets))
-    if not prefixed:
-        _unique_names(aggregate, targets)
-    entry: dict[str, Any] = {"name": aggregate.name, "path": aggregate.path, "expectedTools": [],
-                             "deniedTools": []}
-    tools_match = TOOLS_MATCH_EXACT
-    for target in targets:
-        single = verification_entry(target.name, aggregate.path, target.catalog, target.denied)
-        prefix = f"{target.name}{PREFIX_DELIMITER}" if prefixed else ""
-        entry["expectedTools"] += [prefix + tool for tool in single["expectedTools"]]
-        entry["deniedTools"] += [prefix + tool for tool in single["deniedTools"]]
-        if "probe" in single and "probe" not in entry:
-            entry["probe"] = {"tool": prefix + single["probe"]["tool"], "arguments": single["probe"]["arguments"]}
-        if single.get("toolsMatch", TOOLS_MATCH_EXACT) != TOOLS_MATCH_EXACT:
-            tools_match = single["toolsMatch"]
-    if tools_match != TOOLS_MATCH_EXACT:
-        entry["toolsMatch"] = tools_match
-    if prefixed:
-        entry["targets"] = [target.name for target in targets]
-    return entry

@@ -47,23 +47,3 @@ def with_condition(tool_rule: str, condition: Optional[str]) -> str:
     return tool_rule if condition is None else f"{tool_rule} && {condition}"
 
 
-def group_rule_errors(key: str, groups: ServerGroups, known: Iterable[str], denied: Iterable[str],
-                      server_name: str) -> list[str]:
-    """Config errors of a server's toolGroups against its catalog: unknown tools, and tools the route denies
-    anyway (a group rule on them would suggest that some callers may use them)."""
-    known, denied = list(known), set(denied)
-    errors = []
-    for tool in groups.tools:
-        if tool not in known:
-            errors.append(f"{key}.toolGroups.{tool}: {tool!r} is not a tool of server {server_name!r} "
-                          f"(its tools: {', '.join(known)})")
-        elif tool in denied:
-            errors.append(f"{key}.toolGroups.{tool}: {tool!r} is denied on this route for everyone "
-                          "(deniedTools, allowedTools or denyDangerousTools): remove the group rule")
-    return errors
-
-
-def tool_groups_seen(groups: ServerGroups, visible: Iterable[str], prefix: str = "") -> dict[str, list[str]]:
-    """The plan's `toolGroups`: each visible tool with a group rule, as the client sees it (`prefix` on an
-    aggregated route), and the groups of which the caller needs one."""
-    return {f"{prefix}{tool}": list(groups.tools[tool]) for tool in visible if tool in groups.tools}

@@ -7,16 +7,8 @@ import textwrap
 
 import pytest
 
-from components.catalog import (
-    AggregateTarget,
-    CatalogError,
-    aggregate_verification_entry,
-    image_catalog,
-    load_catalog,
-    names_are_prefixed,
-    server_catalog,
-    verification_entry,
-)
+from components.catalog import CatalogError, image_catalog, load_catalog, server_catalog
+from components.plan import AggregateTarget, aggregate_verification_entry, names_are_prefixed, verification_entry
 from components.config import CODE_DIR, ConfigError, parse_config
 from verify.plan import parse_plan
 

@@ -14,8 +14,8 @@ from components.tool_policy import (
     ToolPolicyArgs,
     dangerous_tools_annotation,
     tool_expression,
-    tool_rules,
 )
+from components.plan import tool_rules
 from tests.k8s_schema import assert_valid, validate_object
 from tests.pulumi_mocks import cli_config, mocks, restart, run_awaited, run_program  # noqa: F401 (fixture)
 from tests.resource_types import BACKEND, POLICY

@@ -13,7 +13,8 @@ import pytest
 from components.catalog import load_catalog
 from components.config import CODE_DIR, ConfigError, parse_config
 from components.tool_access import group_condition
-from components.tool_policy import ToolPolicyArgs, tool_rules
+from components.plan import tool_rules
+from components.tool_policy import ToolPolicyArgs
 from tests.k8s_schema import assert_valid
 from tests.pulumi_mocks import cli_config, mocks, run_program  # noqa: F401 (fixture)
 from tests.resource_types import POLICY

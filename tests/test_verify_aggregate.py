@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from components.catalog import AggregateTarget, aggregate_verification_entry
+from components.plan import AggregateTarget, aggregate_verification_entry
 from components.config import AggregateConfig
 from tests.gateway_front import AggregateRoute, GatewayFront, Target
 from tests.server_process import RawMcp, start_server

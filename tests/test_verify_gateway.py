@@ -23,7 +23,8 @@ from typing import Iterator
 
 import pytest
 
-from components.catalog import ServerCatalog, load_catalog, verification_entry
+from components.catalog import ServerCatalog, load_catalog
+from components.plan import verification_entry
 from tests.gateway_front import FrontRoute, GatewayFront
 from tests.server_process import REPO_ROOT, SERVER_CODE, free_port, start_server
 from verify import parse_plan, verify_routes
