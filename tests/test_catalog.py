@@ -8,9 +8,7 @@ import textwrap
 import pytest
 
 from components.catalog import CatalogError, image_catalog, load_catalog, server_catalog
-from components.plan import AggregateTarget, aggregate_verification_entry, names_are_prefixed, verification_entry
-from components.config import CODE_DIR, ConfigError, parse_config
-from verify.plan import parse_plan
+from components.config import CODE_DIR, parse_config
 
 SERVERS = ("fetch", "github", "slack")
 
@@ -104,25 +102,7 @@ def test_missing_server_file(tmp_path):
         load_catalog(tmp_path, "nope.py")
 
 
-def test_verification_entry_from_the_catalog():
-    catalog = load_catalog(CODE_DIR, "github.py")
-    assert verification_entry("github", "/mcp/github", catalog) == {
-        "name": "github", "path": "/mcp/github", "expectedTools": catalog.tool_names, "deniedTools": [],
-        "probe": {"tool": catalog.probe_tool, "arguments": catalog.probe_arguments}}
-    denied = verification_entry("github", "/mcp/github", catalog, denied=("delete_repo",))
-    assert denied["deniedTools"] == ["delete_repo"]
-    assert "delete_repo" not in denied["expectedTools"] and denied["expectedTools"]
-
-
-def test_verification_entry_rejects_unknown_or_probe_denials():
-    catalog = load_catalog(CODE_DIR, "github.py")
-    with pytest.raises(CatalogError, match="^github.py: denied tool\\(s\\) nope are not in its tools$"):
-        verification_entry("github", "/mcp/github", catalog, denied=("nope",))
-    with pytest.raises(CatalogError, match="^github.py: the probe tool 'get_repo' cannot be denied$"):
-        verification_entry("github", "/mcp/github", catalog, denied=("get_repo",))
-
-
-# --- image servers and the aggregated route ---------------------------------------------------------------
+# --- image servers ---------------------------------------------------------------------------------------
 
 def _image_server(name="tools", probe=None, dangerous=()):
     entry = {"name": name, "type": "image", "image": "example.com/tools:1.0.0",
@@ -145,82 +125,6 @@ def test_image_catalog_comes_from_the_config():
     assert server_catalog(CODE_DIR, code) == load_catalog(CODE_DIR, "github.py")
     with pytest.raises(ValueError, match="server 'github' is type code, not image"):
         image_catalog(code)
-
-
-def test_image_server_plan_entry_has_at_least_and_an_optional_probe():
-    with_probe = verification_entry("tools", "/mcp/tools", image_catalog(_image_server(probe="echo")), ("wipe",))
-    assert with_probe == {"name": "tools", "path": "/mcp/tools", "expectedTools": ["echo", "get_repo"],
-                          "deniedTools": ["wipe"], "probe": {"tool": "echo", "arguments": {"text": "hi"}},
-                          "toolsMatch": "atLeast"}
-    without = verification_entry("tools", "/mcp/tools", image_catalog(_image_server()))
-    assert "probe" not in without and without["toolsMatch"] == "atLeast"
-    assert [r.probe_tool for r in parse_plan([with_probe, {**without, "name": "t2", "path": "/t2"}])] == ["echo", None]
-
-
-def _aggregate(prefix_mode="Conditional", servers=("fetch", "github", "slack")):
-    raw = {"servers": [{"name": name} for name in servers],
-           "aggregate": {"enabled": True, "prefixMode": prefix_mode}}
-    return parse_config(raw).aggregate
-
-
-def _target(name, denied=()):
-    return AggregateTarget(name, load_catalog(CODE_DIR, f"{name}.py"), tuple(denied))
-
-
-def test_prefixing_follows_agentgateway():
-    assert [names_are_prefixed(mode, count) for mode, count in [
-        ("Conditional", 1), ("Conditional", 2), ("Always", 1), ("Always", 3), ("Never", 1), ("Never", 3)]] == \
-        [False, True, True, True, False, False]
-
-
-def test_aggregated_entry_with_several_targets_is_prefixed():
-    github, slack = load_catalog(CODE_DIR, "github.py"), load_catalog(CODE_DIR, "slack.py")
-    entry = aggregate_verification_entry(_aggregate(servers=("github", "slack")),
-                                         [_target("github", ["delete_repo"]), _target("slack")])
-    assert entry == {
-        "name": "mcp-all", "path": "/mcp", "targets": ["github", "slack"],
-        "expectedTools": [f"github_{t}" for t in github.tool_names if t != "delete_repo"]
-        + [f"slack_{t}" for t in slack.tool_names],
-        "deniedTools": ["github_delete_repo"],
-        "probe": {"tool": f"github_{github.probe_tool}", "arguments": github.probe_arguments}}
-    (route,) = parse_plan([entry])  # the verifier's own parser accepts it
-    assert route.targets == ("github", "slack") and route.probe_tool == f"github_{github.probe_tool}"
-
-
-def test_aggregated_entry_with_one_target_keeps_plain_names_unless_always():
-    github = load_catalog(CODE_DIR, "github.py")
-    plain = aggregate_verification_entry(_aggregate(servers=("github",)), [_target("github")])
-    assert "targets" not in plain and plain["expectedTools"] == github.tool_names
-    always = aggregate_verification_entry(_aggregate("Always", servers=("github",)), [_target("github")])
-    assert always["targets"] == ["github"] and always["expectedTools"] == [f"github_{t}" for t in github.tool_names]
-    parse_plan([plain, {**always, "name": "x", "path": "/x"}])
-
-
-def test_never_prefix_needs_unique_tool_names():
-    unique = aggregate_verification_entry(_aggregate("Never", servers=("github", "slack")),
-                                          [_target("github"), _target("slack")])
-    assert "targets" not in unique and "get_repo" in unique["expectedTools"]
-    twin = AggregateTarget("github2", load_catalog(CODE_DIR, "github.py"))
-    with pytest.raises(ConfigError) as caught:
-        aggregate_verification_entry(_aggregate("Never", servers=("github", "slack")), [_target("github"), twin])
-    (error,) = caught.value.errors
-    assert error.startswith("aggregate.prefixMode: 'Never' leaves tool names unprefixed, but get_repo "
-                            "(github, github2);")
-
-
-def test_aggregated_entry_with_an_image_target_is_at_least_and_takes_the_first_probe():
-    image = AggregateTarget("tools", image_catalog(_image_server(probe="echo")))
-    no_probe = AggregateTarget("bare", image_catalog(_image_server(name="bare")))
-    entry = aggregate_verification_entry(_aggregate(servers=("fetch", "github")), [no_probe, image])
-    assert entry["toolsMatch"] == "atLeast" and entry["probe"]["tool"] == "tools_echo"
-    assert entry["targets"] == ["bare", "tools"]
-    only_bare = aggregate_verification_entry(_aggregate(servers=("fetch",)), [no_probe])
-    assert "probe" not in only_bare
-
-
-def test_aggregated_entry_rejects_unknown_denials():
-    with pytest.raises(CatalogError, match="denied tool\\(s\\) nope are not in its tools"):
-        aggregate_verification_entry(_aggregate(), [_target("github", ["nope"]), _target("slack")])
 
 
 def test_a_catalog_is_read_once_per_content_and_again_after_a_change(tmp_path):
