@@ -10,11 +10,11 @@ import pulumi_kubernetes as k8s
 
 from .config import SESSION_KEY_SECRET, FederationConfig, ServerConfig, needs_session_key
 from .crds import AgentgatewayParameters, AgentgatewayParametersSpec, AllowedRoutes, Gateway, \
-    GatewayInfrastructure, GatewaySpec, LabelSelector, Listener, LocalParametersReference, RouteGroupKind, \
+    GatewayInfrastructure, GatewaySpec, HTTPRoute, LabelSelector, Listener, LocalParametersReference, RouteGroupKind, \
     RouteNamespaces, ServiceOverlay, ServiceSpecOverlay
 from .aggregate_route import AggregateRoute, AggregateRouteArgs
 from .image_server import McpImageServer, McpImageServerArgs
-from .mcp_route import GATEWAY_GROUP, McpRoute, McpRouteArgs, McpRouteTarget
+from .mcp_route import McpRoute, McpRouteArgs, McpRouteTarget
 from .mcp_server import McpServer, McpServerArgs
 from .availability import DisruptionBudget, DisruptionBudgetArgs
 from .gateway_auth import AuthTarget, GatewayAuth, GatewayAuthArgs
@@ -23,11 +23,11 @@ from .readiness import GATEWAY_WAIT_FOR, WAIT_FOR_ANNOTATION
 from .network_policy import McpNetworkPolicies, McpNetworkPoliciesArgs
 from .plan import AggregatePlan, FederationPlan, PolicyRules, ServerPlan
 from .server_secret import ServerSecret, ServerSecretArgs
-from .tool_policy import DANGEROUS_TOOLS_ANNOTATION, ToolPolicy, ToolPolicyArgs
+from .labels import DANGEROUS_TOOLS_ANNOTATION, NAMESPACE_NAME_LABEL, PART_OF
+from .tool_policy import ToolPolicy, ToolPolicyArgs
 
 GATEWAY_CLASS = "agentgateway"  # created and owned by the agentgateway controller; never declared here
 LISTENER_NAME = "http"
-NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by Kubernetes on every namespace, immutable
 SESSION_KEY_ENV = "MCP_SESSION_KEY"  # read by server_code/mcp_core.py: replicas sign session ids with it
 # Pod Security Admission: reject (enforce), log (audit) and warn about pods that break the "restricted" profile.
 POD_SECURITY_LABELS = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
@@ -83,8 +83,7 @@ class McpFederation(pulumi.ComponentResource):
             self.namespace_resource = k8s.core.v1.Namespace(
                 config.namespace,
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=config.namespace,
-                                                    labels={"app.kubernetes.io/part-of": "mcp-federation",
-                                                            **POD_SECURITY_LABELS}),
+                                                    labels={**PART_OF, **POD_SECURITY_LABELS}),
                 opts=self._child)
             namespace = self.namespace_resource.metadata.name  # so everything in it waits for it
         else:
@@ -145,13 +144,13 @@ class McpFederation(pulumi.ComponentResource):
         if config.gateway.create:
             return GatewayAuth("mcp-auth", GatewayAuthArgs(
                 auth=config.auth, namespace=config.gateway.namespace,
-                targets=[AuthTarget("Gateway", gateway_name, config.gateway.name)]), opts=self._child)
+                targets=[AuthTarget(Gateway.KIND, gateway_name, config.gateway.name)]), opts=self._child)
         routes = [(name, route.route_name) for name, route in self.mcp_routes.items()]
         if self.aggregate_route is not None:
             routes.append((config.aggregate.name, self.aggregate_route.route_name))
         return GatewayAuth("mcp-auth", GatewayAuthArgs(
             auth=config.auth, namespace=namespace,
-            targets=[AuthTarget("HTTPRoute", route_name, name) for name, route_name in routes]), opts=self._child)
+            targets=[AuthTarget(HTTPRoute.KIND, route_name, name) for name, route_name in routes]), opts=self._child)
 
     def _declare_secret_and_env(self, config: FederationConfig, server: ServerConfig,
                                 namespace: pulumi.Input[str]) -> dict[str, EnvValue]:
@@ -203,21 +202,21 @@ class McpFederation(pulumi.ComponentResource):
         self.gateway_parameters = AgentgatewayParameters(
             f"{config.gateway.name}-parameters",
             metadata={"name": config.gateway.name, "namespace": config.gateway.namespace,
-                      "labels": {"app.kubernetes.io/part-of": "mcp-federation"}},
+                      "labels": PART_OF},
             spec=AgentgatewayParametersSpec(service=ServiceOverlay(spec=ServiceSpecOverlay(
                 type=config.gateway.service_type))),
             opts=self._child)
         parameters_ref = LocalParametersReference(  # by its output name: the Gateway waits for the parameters
-            group=AgentgatewayParameters.API_VERSION.split("/")[0], kind=AgentgatewayParameters.KIND,
+            group=AgentgatewayParameters.GROUP, kind=AgentgatewayParameters.KIND,
             name=self.gateway_parameters.metadata["name"])
         return Gateway(
             config.gateway.name,
             metadata={"name": config.gateway.name, "namespace": config.gateway.namespace,
-                      "labels": {"app.kubernetes.io/part-of": "mcp-federation"},
+                      "labels": PART_OF,
                       "annotations": {WAIT_FOR_ANNOTATION: GATEWAY_WAIT_FOR}},
             spec=GatewaySpec(gatewayClassName=GATEWAY_CLASS, listeners=[Listener(
                 name=LISTENER_NAME, port=config.gateway.port, protocol="HTTP",
                 allowedRoutes=AllowedRoutes(namespaces=admitted,
-                                            kinds=[RouteGroupKind(group=GATEWAY_GROUP, kind="HTTPRoute")]))],
+                                            kinds=[RouteGroupKind(group=HTTPRoute.GROUP, kind=HTTPRoute.KIND)]))],
                 infrastructure=GatewayInfrastructure(parametersRef=parameters_ref)),
             opts=self._child)

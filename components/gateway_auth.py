@@ -29,6 +29,7 @@ from .config import AuthConfig, ProviderConfig
 # JWKS is not fetched yet and every request gets 401, and Attached is set only when translation had no error
 # (controller `plugins/traffic_plugin.go`, research agentgateway-auth.md §7).
 from .readiness import BACKEND_WAIT_FOR, POLICY_WAIT_FOR, WAIT_FOR_ANNOTATION
+from .labels import PART_OF
 from .crds import (
     AgentgatewayBackend,
     AgentgatewayBackendSpec,
@@ -36,6 +37,8 @@ from .crds import (
     AgentgatewayPolicySpec,
     BackendPolicies,
     BackendTLS,
+    Gateway,
+    HTTPRoute,
     Jwks,
     JwksBackendRef,
     JwtAuthentication,
@@ -50,10 +53,6 @@ from .crds import (
     TrafficPolicy,
 )
 
-BACKEND_GROUP = "agentgateway.dev"
-BACKEND_KIND = "AgentgatewayBackend"
-GATEWAY_GROUP = "gateway.networking.k8s.io"
-PART_OF = {"app.kubernetes.io/part-of": "mcp-federation"}
 
 
 def oauth_metadata_paths(auth: AuthConfig, route_path: str) -> tuple[str, ...]:
@@ -92,7 +91,8 @@ def _jwks(provider: ProviderConfig, backend: Optional[str]) -> Jwks:
         return Jwks(inline=provider.inline_jwks)
     assert backend is not None
     remote = provider.remote_jwks
-    return Jwks(remote=RemoteJwks(backendRef=JwksBackendRef(name=backend, group=BACKEND_GROUP, kind=BACKEND_KIND),
+    return Jwks(remote=RemoteJwks(backendRef=JwksBackendRef(
+        name=backend, group=AgentgatewayBackend.GROUP, kind=AgentgatewayBackend.KIND),
                                   jwksPath=remote.path, cacheDuration=remote.cache_duration))
 
 
@@ -101,12 +101,12 @@ class AuthTarget:
     """What one jwtAuthentication policy attaches to: a Gateway or an HTTPRoute, by name (in the policy's
     namespace), and the Pulumi name stem of its policy."""
 
-    kind: str                   # "Gateway" | "HTTPRoute"
+    kind: str                   # Gateway.KIND | HTTPRoute.KIND (one API group)
     name: pulumi.Input[str]
     stem: str
 
     def __post_init__(self) -> None:
-        if self.kind not in ("Gateway", "HTTPRoute"):
+        if self.kind not in (Gateway.KIND, HTTPRoute.KIND):
             raise ValueError(f"AuthTarget.kind: {self.kind!r} is not Gateway or HTTPRoute")
 
 
@@ -162,7 +162,7 @@ class GatewayAuth(pulumi.ComponentResource):
                 metadata={"name": policy_name, "namespace": args.namespace, "labels": PART_OF,
                           "annotations": {WAIT_FOR_ANNOTATION: POLICY_WAIT_FOR}},
                 spec=AgentgatewayPolicySpec(
-                    targetRefs=[PolicyTargetReference(group=GATEWAY_GROUP, kind=target.kind, name=target.name)],
+                    targetRefs=[PolicyTargetReference(group=Gateway.GROUP, kind=target.kind, name=target.name)],
                     traffic=TrafficPolicy(jwtAuthentication=authentication)),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.jwks_backends))))
         self.policy_names = [policy.metadata["name"] for policy in self.policies]

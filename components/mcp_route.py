@@ -4,9 +4,8 @@
 with several targets on one backend.
 
 References and namespaces: the backend's `static.backendRef` is a LocalObjectReference, so the backend lives in
-the Service's namespace. The route's parentRef to the Gateway in another namespace needs no ReferenceGrant (the
-Gateway's `allowedRoutes` admits the route's namespace instead). Only a route in a different namespace than its
-backend (`route_namespace`) crosses namespaces: then a ReferenceGrant in the backend's namespace allows it.
+the Service's namespace, and the route lives there too. The route's parentRef to the Gateway in another namespace
+needs no ReferenceGrant (the Gateway's `allowedRoutes` admits the route's namespace instead).
 """
 from __future__ import annotations
 
@@ -19,6 +18,7 @@ from .readiness import BACKEND_WAIT_FOR, ROUTE_WAIT_FOR, WAIT_FOR_ANNOTATION
 from .crds import (
     AgentgatewayBackend,
     AgentgatewayBackendSpec,
+    Gateway,
     HTTPBackendRef,
     HTTPPathMatch,
     HTTPRoute,
@@ -29,16 +29,9 @@ from .crds import (
     McpBackend,
     McpTarget,
     ParentReference,
-    ReferenceGrant,
-    ReferenceGrantFrom,
-    ReferenceGrantSpec,
-    ReferenceGrantTo,
     StaticMcpTarget,
 )
 
-BACKEND_GROUP = "agentgateway.dev"
-BACKEND_KIND = "AgentgatewayBackend"
-GATEWAY_GROUP = "gateway.networking.k8s.io"
 UPSTREAM_MCP_PATH = "/mcp"  # where every server file serves MCP (mcp_core.MCP_PATH); image servers set theirs
 # `pulumi up` waits until the controller accepted the object at its current generation (components/readiness.py).
 
@@ -72,23 +65,22 @@ def mcp_backend(resource_name: str, name: str, namespace: pulumi.Input[str], tar
 
 def path_route(resource_name: str, name: str, namespace: pulumi.Input[str], path: str,
                gateway: tuple[pulumi.Input[str], pulumi.Input[str], str], backend_name: pulumi.Input[str],
-               opts: pulumi.ResourceOptions, backend_namespace: Optional[pulumi.Input[str]] = None,
-               extra_prefixes: Sequence[str] = ()) -> HTTPRoute:
+               opts: pulumi.ResourceOptions, extra_prefixes: Sequence[str] = ()) -> HTTPRoute:
     """An HTTPRoute on the Gateway listener `gateway` = (name, namespace, listener) sending the path prefix `path`
     (and `extra_prefixes`, e.g. the OAuth well-known paths of the route) to the AgentgatewayBackend `backend_name`
-    (in `backend_namespace` if that differs from the route's). `pulumi up` waits until the Gateway accepted it."""
+    in the route's namespace. `pulumi up` waits until the Gateway accepted it."""
     gateway_name, gateway_namespace, listener_name = gateway
     return HTTPRoute(
         resource_name,
         metadata={"name": name, "namespace": namespace, "annotations": {WAIT_FOR_ANNOTATION: ROUTE_WAIT_FOR}},
         spec=HTTPRouteSpec(
-            parentRefs=[ParentReference(group=GATEWAY_GROUP, kind="Gateway", name=gateway_name,
+            parentRefs=[ParentReference(group=Gateway.GROUP, kind=Gateway.KIND, name=gateway_name,
                                         namespace=gateway_namespace, sectionName=listener_name)],
             rules=[HTTPRouteRule(
                 matches=[HTTPRouteMatch(path=HTTPPathMatch(type="PathPrefix", value=prefix))
                          for prefix in (path, *extra_prefixes)],
-                backendRefs=[HTTPBackendRef(group=BACKEND_GROUP, kind=BACKEND_KIND, name=backend_name,
-                                            namespace=backend_namespace)])]),
+                backendRefs=[HTTPBackendRef(group=AgentgatewayBackend.GROUP, kind=AgentgatewayBackend.KIND,
+                                            name=backend_name)])]),
         opts=opts)
 
 
@@ -103,7 +95,6 @@ class McpRouteArgs:
     gateway_name: pulumi.Input[str]
     gateway_namespace: pulumi.Input[str]
     listener_name: str = "http"
-    route_namespace: Optional[str] = None  # default: the backend's namespace (no ReferenceGrant needed)
     backend_annotations: Mapping[str, str] = field(default_factory=dict)  # extra, e.g. the dangerous-tools list
     upstream_path: str = UPSTREAM_MCP_PATH  # where the Service serves MCP (an image server's mcpPath)
     extra_path_prefixes: Sequence[str] = ()  # more PathPrefix matches to the same backend (OAuth well-known paths)
@@ -118,29 +109,15 @@ class McpRoute(pulumi.ComponentResource):
     def __init__(self, name: str, args: McpRouteArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("mcpfederation:components:McpRoute", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        route_namespace = args.route_namespace or args.namespace
         self.backend = mcp_backend(
             f"{name}-backend", name, args.namespace,
             [McpRouteTarget(name=name, service_name=args.service_name, port=args.service_port,
                             path=args.upstream_path)],
             args.backend_annotations, child)
         self.backend_name = self.backend.metadata["name"]
-        self.reference_grant: Optional[ReferenceGrant] = None
-        depends_on = []
-        if args.route_namespace is not None and args.route_namespace != args.namespace:
-            self.reference_grant = ReferenceGrant(
-                f"{name}-grant",
-                metadata={"name": f"{name}-from-{args.route_namespace}", "namespace": args.namespace},
-                spec=ReferenceGrantSpec(
-                    from_=[ReferenceGrantFrom(group=GATEWAY_GROUP, kind="HTTPRoute", namespace=args.route_namespace)],
-                    to=[ReferenceGrantTo(group=BACKEND_GROUP, kind=BACKEND_KIND, name=name)]),
-                opts=child)
-            depends_on.append(self.reference_grant)
-        backend_namespace = args.namespace if route_namespace != args.namespace else None
         self.route = path_route(
-            f"{name}-route", name, route_namespace, args.path,
-            (args.gateway_name, args.gateway_namespace, args.listener_name), self.backend_name,
-            pulumi.ResourceOptions(parent=self, depends_on=depends_on), backend_namespace=backend_namespace,
+            f"{name}-route", name, args.namespace, args.path,
+            (args.gateway_name, args.gateway_namespace, args.listener_name), self.backend_name, child,
             extra_prefixes=args.extra_path_prefixes)
         self.route_name = self.route.metadata["name"]
         self.register_outputs({"backendName": self.backend_name, "routeName": self.route_name})

@@ -21,10 +21,10 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .labels import NAMESPACE_NAME_LABEL, PART_OF
 from .workload import server_labels
 
 GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
-NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by Kubernetes on every namespace, immutable
 
 
 def gateway_label_value(gateway_name: str) -> str:
@@ -52,10 +52,9 @@ class McpNetworkPolicies(pulumi.ComponentResource):
     def __init__(self, name: str, args: McpNetworkPoliciesArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("mcpfederation:components:McpNetworkPolicies", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        part_of = {"app.kubernetes.io/part-of": "mcp-federation"}
         self.default_deny = k8s.networking.v1.NetworkPolicy(
             f"{name}-default-deny",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="default-deny-ingress", namespace=args.namespace, labels=part_of),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="default-deny-ingress", namespace=args.namespace, labels=PART_OF),
             spec=k8s.networking.v1.NetworkPolicySpecArgs(pod_selector=k8s.meta.v1.LabelSelectorArgs(),
                                                          policy_types=["Ingress"]),
             opts=child)
@@ -69,7 +68,7 @@ class McpNetworkPolicies(pulumi.ComponentResource):
             self.allow[server] = k8s.networking.v1.NetworkPolicy(
                 f"{server}-from-gateway",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{server}-from-gateway", namespace=args.namespace,
-                                                    labels=part_of),
+                                                    labels=PART_OF),
                 spec=k8s.networking.v1.NetworkPolicySpecArgs(
                     pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=server_labels(server)),
                     policy_types=["Ingress"],

@@ -16,9 +16,11 @@ from typing import Iterable, Literal, Mapping, Optional, Sequence
 
 import pulumi
 
+from .labels import DANGEROUS_TOOLS_ANNOTATION, PART_OF
 from .readiness import POLICY_WAIT_FOR, WAIT_FOR_ANNOTATION
 from .tool_access import with_condition
 from .crds import (
+    AgentgatewayBackend,
     AgentgatewayPolicy,
     AgentgatewayPolicySpec,
     AuthorizationPolicy,
@@ -28,9 +30,6 @@ from .crds import (
     PolicyTargetReference,
 )
 
-DANGEROUS_TOOLS_ANNOTATION = "mcp-federation.dev/dangerous-tools"  # on every AgentgatewayBackend (read by policy/)
-BACKEND_GROUP = "agentgateway.dev"
-BACKEND_KIND = "AgentgatewayBackend"
 # `pulumi up` waits until the policy is Accepted and Attached on a Gateway at its current generation
 # (components/readiness.py), so the tools are filtered before anything (e.g. the verifier) talks to the route.
 
@@ -85,10 +84,11 @@ class ToolPolicy(pulumi.ComponentResource):
         self.policy = AgentgatewayPolicy(
             f"{name}-tools",
             metadata={"name": f"{name}-tools", "namespace": args.namespace,
-                      "labels": {"app.kubernetes.io/part-of": "mcp-federation"},
+                      "labels": PART_OF,
                       "annotations": {WAIT_FOR_ANNOTATION: POLICY_WAIT_FOR}},
             spec=AgentgatewayPolicySpec(
-                targetRefs=[PolicyTargetReference(group=BACKEND_GROUP, kind=BACKEND_KIND, name=args.backend_name)],
+                targetRefs=[PolicyTargetReference(
+                    group=AgentgatewayBackend.GROUP, kind=AgentgatewayBackend.KIND, name=args.backend_name)],
                 backend=BackendPolicy(mcp=McpPolicy(authorization=McpAuthorization(
                     action=args.action, policy=AuthorizationPolicy(matchExpressions=expressions))))),
             opts=pulumi.ResourceOptions(parent=self))

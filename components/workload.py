@@ -12,6 +12,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .availability import spread_constraints
+from .labels import PART_OF
 
 MCP_APP_PROTOCOL = "agentgateway.dev/mcp"  # Streamable HTTP, agentgateway v1.4 (research §3)
 PORT_NAME = "http"
@@ -24,7 +25,7 @@ EnvValue = Union[str, k8s.core.v1.EnvVarSourceArgs]
 
 def server_labels(name: str) -> dict[str, str]:
     """The selector labels of a server's pods (also on its other objects)."""
-    return {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "mcp-federation"}
+    return {"app.kubernetes.io/name": name, **PART_OF}
 
 
 def env_vars(env: Mapping[str, EnvValue]) -> list[k8s.core.v1.EnvVarArgs]:

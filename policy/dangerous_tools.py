@@ -15,10 +15,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Iterable, NamedTuple, Optional, Sequence
 
+from components.labels import DANGEROUS_TOOLS_ANNOTATION
+
 from .k8s_objects import as_list, as_mapping, describe, get_path, namespace_of, stack_of_urn
 from .stack_objects import StackObject, Violation, object_key, of_kind, provider_props
 
-DANGEROUS_TOOLS_ANNOTATION = "mcp-federation.dev/dangerous-tools"
 DEFAULT_DEV_STACKS = ("dev",)
 BACKEND = ("agentgateway.dev", "AgentgatewayBackend")
 POLICY = ("agentgateway.dev", "AgentgatewayPolicy")

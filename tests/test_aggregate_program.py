@@ -8,7 +8,8 @@ import pytest
 
 from components.catalog import load_catalog
 from components.config import CODE_DIR, ConfigError
-from components.tool_policy import DANGEROUS_TOOLS_ANNOTATION, tool_expression
+from components.labels import DANGEROUS_TOOLS_ANNOTATION
+from components.tool_policy import tool_expression
 from tests.k8s_schema import assert_valid, normalize_numbers
 from tests.pulumi_mocks import Declared, cli_config, mocks, run_program  # noqa: F401 (fixture)
 from verify.plan import parse_plan

@@ -7,7 +7,8 @@ import pytest
 from components.aggregate_route import AggregateRoute, AggregateRouteArgs
 from components.crds import CrdValueError
 from components.mcp_route import BACKEND_WAIT_FOR, ROUTE_WAIT_FOR, McpRouteTarget
-from components.tool_policy import DANGEROUS_TOOLS_ANNOTATION, ToolPolicy, ToolPolicyArgs, tool_expression
+from components.labels import DANGEROUS_TOOLS_ANNOTATION
+from components.tool_policy import ToolPolicy, ToolPolicyArgs, tool_expression
 from tests.k8s_schema import assert_valid, normalize_numbers, validate_object
 from tests.pulumi_mocks import mocks, run_awaited  # noqa: F401 (fixture)
 from tests.resource_types import BACKEND, HTTP_ROUTE, POLICY

@@ -1,4 +1,4 @@
-"""The components on their own under mocks: the code-change rollout trigger and the cross-namespace ReferenceGrant."""
+"""The components on their own under mocks: the code-change rollout trigger, and a route without a ReferenceGrant."""
 from __future__ import annotations
 
 import pulumi_kubernetes as k8s
@@ -9,7 +9,7 @@ from components.mcp_route import McpRoute, McpRouteArgs
 from components.mcp_server import McpServer, McpServerArgs
 from tests.k8s_schema import assert_valid
 from tests.pulumi_mocks import mocks, restart, run_awaited  # noqa: F401 (fixture)
-from tests.resource_types import BACKEND, CONFIG_MAP, DEPLOYMENT, GRANT, HTTP_ROUTE
+from tests.resource_types import BACKEND, CONFIG_MAP, DEPLOYMENT, HTTP_ROUTE
 
 
 
@@ -76,33 +76,14 @@ def test_extra_env_reaches_the_container_as_values_or_secret_refs(mocks):
     assert_valid(deployment)
 
 
-def _route(mocks, route_namespace=None):
+def _route(mocks):
     return run_awaited(mocks, lambda: _with_no_outputs(McpRoute("github", McpRouteArgs(
         namespace="mcp", path="/mcp/github", service_name="github", service_port=8080,
-        gateway_name="mcp-gateway", gateway_namespace="agentgateway-system",
-        route_namespace=route_namespace))))
+        gateway_name="mcp-gateway", gateway_namespace="agentgateway-system"))))
 
 
-def test_no_reference_grant_when_nothing_crosses_namespaces(mocks):
+def test_the_route_and_its_backend_share_a_namespace_so_no_reference_grant(mocks):
     declared = _route(mocks)
     assert [r.typ for r in declared.resources if r.custom] == [BACKEND, HTTP_ROUTE]
     backend_ref = declared.one(HTTP_ROUTE, "github-route").inputs["spec"]["rules"][0]["backendRefs"][0]
     assert "namespace" not in backend_ref
-
-
-def test_reference_grant_when_the_route_lives_in_another_namespace(mocks):
-    declared = _route(mocks, route_namespace="agentgateway-system")
-    grant = declared.one(GRANT, "github-grant").inputs
-    route = declared.one(HTTP_ROUTE, "github-route").inputs
-    backend = declared.one(BACKEND, "github-backend").inputs
-    # the grant lives in the namespace of the referenced backend and admits routes from the route's namespace
-    assert grant["metadata"]["namespace"] == backend["metadata"]["namespace"] == "mcp"
-    assert grant["spec"] == {
-        "from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": "agentgateway-system"}],
-        "to": [{"group": "agentgateway.dev", "kind": "AgentgatewayBackend", "name": "github"}]}
-    assert route["metadata"]["namespace"] == "agentgateway-system"
-    assert route["spec"]["rules"][0]["backendRefs"] == [
-        {"group": "agentgateway.dev", "kind": "AgentgatewayBackend", "name": "github", "namespace": "mcp"}]
-    for resource in declared.resources:
-        if resource.custom:
-            assert_valid(resource.inputs)

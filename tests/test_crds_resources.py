@@ -7,7 +7,7 @@ import pytest
 from pulumi_kubernetes.meta.v1 import ObjectMetaArgs
 
 from components.crds import (
-    AgentgatewayBackend, AgentgatewayBackendSpec, AgentgatewayPolicy, AgentgatewayPolicySpec, AuthorizationPolicy,
+    AgentgatewayBackend, AgentgatewayBackendSpec, AgentgatewayParameters, AgentgatewayPolicy, AgentgatewayPolicySpec, AuthorizationPolicy,
     BackendPolicy, CrdValueError, Gateway, GatewaySpec, HTTPBackendRef, HTTPPathMatch, HTTPRoute, HTTPRouteMatch,
     HTTPRouteRule, HTTPRouteSpec, Listener, LocalObjectReference, McpAuthorization, McpBackend, McpPolicy, McpTarget,
     ParentReference, PolicyTargetReference, ReferenceGrant, ReferenceGrantFrom, ReferenceGrantSpec, ReferenceGrantTo,
@@ -103,3 +103,12 @@ def test_typed_spec_is_kept_on_the_resource(mocks):  # noqa: F811
     run_declarations(mocks, declare)
     assert kept["backend"].typed_spec is BACKEND_SPEC
     assert isinstance(kept["backend"], pulumi.CustomResource)
+
+
+def test_each_kind_states_its_api_group_once():
+    """References (parentRefs, backendRefs, targetRefs) take the group from the class, derived from apiVersion."""
+    assert [(cls.GROUP, cls.KIND) for cls in (AgentgatewayBackend, AgentgatewayPolicy, AgentgatewayParameters,
+                                              Gateway, HTTPRoute, ReferenceGrant)] == [
+        ("agentgateway.dev", "AgentgatewayBackend"), ("agentgateway.dev", "AgentgatewayPolicy"),
+        ("agentgateway.dev", "AgentgatewayParameters"), ("gateway.networking.k8s.io", "Gateway"),
+        ("gateway.networking.k8s.io", "HTTPRoute"), ("gateway.networking.k8s.io", "ReferenceGrant")]

@@ -7,8 +7,8 @@ import pytest
 
 from components.catalog import load_catalog
 from components.config import CODE_DIR, ConfigError, parse_config
+from components.labels import DANGEROUS_TOOLS_ANNOTATION
 from components.tool_policy import (
-    DANGEROUS_TOOLS_ANNOTATION,
     POLICY_WAIT_FOR,
     ToolPolicy,
     ToolPolicyArgs,

@@ -34,8 +34,13 @@ class TypedCustomResource(CustomResource):
     """
 
     API_VERSION: ClassVar[str]
+    GROUP: ClassVar[str]  # the API group: API_VERSION without its version (set for every subclass)
     KIND: ClassVar[str]
     SPEC_TYPE: ClassVar[type]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.GROUP = cls.API_VERSION.rpartition("/")[0]
 
     def __init__(self, resource_name: str, *, spec: CrdObject, metadata: Optional[Metadata] = None,
                  opts: Optional[pulumi.ResourceOptions] = None) -> None:
