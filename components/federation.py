@@ -8,7 +8,7 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .config import SESSION_KEY_SECRET, FederationConfig, ServerConfig, needs_session_key
+from .config import SESSION_KEY_ENV, SESSION_KEY_SECRET, FederationConfig, ServerConfig, needs_session_key
 from .crds import AgentgatewayParameters, AgentgatewayParametersSpec, AllowedRoutes, Gateway, \
     GatewayInfrastructure, GatewaySpec, HTTPRoute, LabelSelector, Listener, LocalParametersReference, RouteGroupKind, \
     RouteNamespaces, ServiceOverlay, ServiceSpecOverlay
@@ -28,7 +28,6 @@ from .tool_policy import ToolPolicy, ToolPolicyArgs
 
 GATEWAY_CLASS = "agentgateway"  # created and owned by the agentgateway controller; never declared here
 LISTENER_NAME = "http"
-SESSION_KEY_ENV = "MCP_SESSION_KEY"  # read by server_code/mcp_core.py: replicas sign session ids with it
 # Pod Security Admission: reject (enforce), log (audit) and warn about pods that break the "restricted" profile.
 POD_SECURITY_LABELS = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
 

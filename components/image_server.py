@@ -14,15 +14,14 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .config import DEFAULT_RESOURCES
-from .workload import (PORT_NAME, RUN_AS_USER, EnvValue, container_security_context, env_vars, hardened_pod_spec,
-                       mcp_service, server_deployment, server_probes)
+from .config import DEFAULT_RESOURCES, PORT_ENV
+from .workload import RUN_AS_USER, EnvValue, ProbeHandler, hardened_pod_spec, mcp_service, server_container, \
+    server_deployment
 
 TMP_MOUNT = "/tmp"
 TMP_SIZE_LIMIT = "256Mi"  # npm (an image running `npx <package>`) keeps its cache and install here
 STARTUP_PERIOD_SECONDS = 5
 STARTUP_FAILURE_THRESHOLD = 24  # up to 2 minutes to start
-RESERVED_ENV = ("PORT",)  # set by the component to the container port
 
 
 @dataclass(frozen=True)
@@ -41,37 +40,20 @@ class McpImageServerArgs:
     env: Mapping[str, EnvValue] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        reserved = sorted(set(RESERVED_ENV) & set(self.env))
+        reserved = sorted({PORT_ENV} & set(self.env))
         if reserved:
             raise ValueError(f"McpImageServerArgs.env: {', '.join(reserved)} are set by the component")
         if self.run_as_user is not None and self.run_as_user < 1:
             raise ValueError(f"McpImageServerArgs.run_as_user: {self.run_as_user!r} is not a non-root UID (>= 1)")
 
 
-def probe_handler(health_path: Optional[str]) -> dict:
-    """HTTP GET on the health path when the image has one, else a TCP connect to the MCP port."""
-    if health_path is not None:
-        return {"http_get": k8s.core.v1.HTTPGetActionArgs(path=health_path, port=PORT_NAME)}
-    return {"tcp_socket": k8s.core.v1.TCPSocketActionArgs(port=PORT_NAME)}
-
-
 def _container(args: McpImageServerArgs) -> k8s.core.v1.ContainerArgs:
-    handler = probe_handler(args.health_path)
-    return k8s.core.v1.ContainerArgs(
-        name="server",
-        image=args.image,
-        command=list(args.command) if args.command is not None else None,
-        args=list(args.args) if args.args is not None else None,
-        env=env_vars({"PORT": str(args.port), **args.env}),
-        ports=[k8s.core.v1.ContainerPortArgs(name=PORT_NAME, container_port=args.port, protocol="TCP")],
-        startup_probe=k8s.core.v1.ProbeArgs(**handler, period_seconds=STARTUP_PERIOD_SECONDS, timeout_seconds=2,
-                                            failure_threshold=STARTUP_FAILURE_THRESHOLD),
-        **server_probes(handler),
-        resources=k8s.core.v1.ResourceRequirementsArgs(requests=dict(args.resources["requests"]),
-                                                       limits=dict(args.resources["limits"])),
-        security_context=container_security_context(),
-        volume_mounts=[k8s.core.v1.VolumeMountArgs(name="tmp", mount_path=TMP_MOUNT)],
-    )
+    handler = ProbeHandler(args.health_path)  # health path None: TCP connect to the MCP port
+    return server_container(
+        args.image, args.port, args.env, args.resources, handler,
+        [k8s.core.v1.VolumeMountArgs(name="tmp", mount_path=TMP_MOUNT)], command=args.command, args=args.args,
+        startup_probe=handler.probe(period_seconds=STARTUP_PERIOD_SECONDS, timeout_seconds=2,
+                                    failure_threshold=STARTUP_FAILURE_THRESHOLD))
 
 
 class McpImageServer(pulumi.ComponentResource):

@@ -8,9 +8,9 @@ from typing import Mapping, Optional, Union
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .config import CORE_FILE, DEFAULT_RESOURCES
-from .workload import (PORT_NAME, container_security_context, env_vars, hardened_pod_spec, mcp_service,
-                       server_deployment, server_labels, server_probes)
+from .config import CODE_SERVER_ENV, CORE_FILE, DEFAULT_RESOURCES, PORT_ENV
+from .workload import ProbeHandler, hardened_pod_spec, mcp_service, server_container, server_deployment, \
+    server_labels
 
 CODE_MOUNT = "/app"
 HEALTH_PATH = "/healthz"
@@ -43,26 +43,16 @@ class McpServerArgs:
         missing = sorted({CORE_FILE, self.code_file} - set(self.code))
         if missing:
             raise ValueError(f"McpServerArgs.code: missing {', '.join(missing)}")
-        reserved = sorted({"PORT", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED"} & set(self.env))
+        reserved = sorted({PORT_ENV, *CODE_SERVER_ENV} & set(self.env))
         if reserved:
             raise ValueError(f"McpServerArgs.env: {', '.join(reserved)} are set by the component")
 
 
 def _container(args: McpServerArgs) -> k8s.core.v1.ContainerArgs:
-    probe = {"http_get": k8s.core.v1.HTTPGetActionArgs(path=HEALTH_PATH, port=PORT_NAME)}
-    env = {"PORT": str(args.port), "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", **args.env}
-    return k8s.core.v1.ContainerArgs(
-        name="server",
-        image=args.image,
-        command=["python", f"{CODE_MOUNT}/{args.code_file}"],
-        env=env_vars(env),
-        ports=[k8s.core.v1.ContainerPortArgs(name=PORT_NAME, container_port=args.port, protocol="TCP")],
-        **server_probes(probe),
-        resources=k8s.core.v1.ResourceRequirementsArgs(requests=dict(args.resources["requests"]),
-                                                       limits=dict(args.resources["limits"])),
-        security_context=container_security_context(),
-        volume_mounts=[k8s.core.v1.VolumeMountArgs(name="code", mount_path=CODE_MOUNT, read_only=True)],
-    )
+    return server_container(
+        args.image, args.port, {**CODE_SERVER_ENV, **args.env}, args.resources, ProbeHandler(HEALTH_PATH),
+        [k8s.core.v1.VolumeMountArgs(name="code", mount_path=CODE_MOUNT, read_only=True)],
+        command=["python", f"{CODE_MOUNT}/{args.code_file}"])
 
 
 class McpServer(pulumi.ComponentResource):

@@ -6,12 +6,14 @@ account token), the container env, the rolling Deployment and the MCP Service in
 """
 from __future__ import annotations
 
-from typing import Mapping, Optional, Sequence, Union
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional, Sequence, Union
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from .availability import spread_constraints
+from .config import PORT_ENV
 from .labels import PART_OF
 
 MCP_APP_PROTOCOL = "agentgateway.dev/mcp"  # Streamable HTTP, agentgateway v1.4 (research §3)
@@ -34,13 +36,42 @@ def env_vars(env: Mapping[str, EnvValue]) -> list[k8s.core.v1.EnvVarArgs]:
             else k8s.core.v1.EnvVarArgs(name=key, value_from=value) for key, value in env.items()]
 
 
-def server_probes(handler: Mapping[str, object]) -> dict[str, k8s.core.v1.ProbeArgs]:
-    """Readiness and liveness probes (ContainerArgs keyword arguments) with one handler, e.g.
-    `{"http_get": HTTPGetActionArgs(...)}` or `{"tcp_socket": TCPSocketActionArgs(...)}`."""
-    return {"readiness_probe": k8s.core.v1.ProbeArgs(**handler, period_seconds=5, timeout_seconds=2,
-                                                     failure_threshold=3),
-            "liveness_probe": k8s.core.v1.ProbeArgs(**handler, initial_delay_seconds=5, period_seconds=10,
-                                                    timeout_seconds=2, failure_threshold=3)}
+@dataclass(frozen=True)
+class ProbeHandler:
+    """How a probe checks the server: an HTTP GET on a path, or (path None) a TCP connect, on the MCP port."""
+
+    http_path: Optional[str] = None
+
+    def probe(self, **timing: int) -> k8s.core.v1.ProbeArgs:
+        """A probe with this handler and the given timing (period_seconds=..., failure_threshold=...)."""
+        if self.http_path is not None:
+            return k8s.core.v1.ProbeArgs(http_get=k8s.core.v1.HTTPGetActionArgs(path=self.http_path, port=PORT_NAME),
+                                         **timing)
+        return k8s.core.v1.ProbeArgs(tcp_socket=k8s.core.v1.TCPSocketActionArgs(port=PORT_NAME), **timing)
+
+
+def server_container(image: str, port: int, env: Mapping[str, EnvValue], resources: Mapping[str, Any],
+                     handler: ProbeHandler, volume_mounts: Sequence[k8s.core.v1.VolumeMountArgs], *,
+                     command: Optional[Sequence[str]] = None, args: Optional[Sequence[str]] = None,
+                     startup_probe: Optional[k8s.core.v1.ProbeArgs] = None) -> k8s.core.v1.ContainerArgs:
+    """The one container of a server pod (code or image): PORT plus `env`, the MCP port, readiness and liveness
+    probes with `handler`, `resources` ({"requests": ..., "limits": ...}) and the container hardening."""
+    return k8s.core.v1.ContainerArgs(
+        name="server",
+        image=image,
+        command=list(command) if command is not None else None,
+        args=list(args) if args is not None else None,
+        env=env_vars({PORT_ENV: str(port), **env}),
+        ports=[k8s.core.v1.ContainerPortArgs(name=PORT_NAME, container_port=port, protocol="TCP")],
+        startup_probe=startup_probe,
+        readiness_probe=handler.probe(period_seconds=5, timeout_seconds=2, failure_threshold=3),
+        liveness_probe=handler.probe(initial_delay_seconds=5, period_seconds=10, timeout_seconds=2,
+                                     failure_threshold=3),
+        resources=k8s.core.v1.ResourceRequirementsArgs(requests=dict(resources["requests"]),
+                                                       limits=dict(resources["limits"])),
+        security_context=container_security_context(),
+        volume_mounts=list(volume_mounts),
+    )
 
 
 def container_security_context() -> k8s.core.v1.SecurityContextArgs:

@@ -20,7 +20,10 @@ CORE_FILE = "mcp_core.py"
 ServerType = Literal["code", "image"]
 SERVER_PORT_DEFAULT = 8080
 IMAGE_MCP_PATH_DEFAULT = "/mcp"
-RESERVED_ENV = ("PORT", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "MCP_SESSION_KEY")  # set by the components
+PORT_ENV = "PORT"  # every server listens on it (set by the components)
+CODE_SERVER_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}  # fixed env of code servers
+SESSION_KEY_ENV = "MCP_SESSION_KEY"  # read by server_code/mcp_core.py: replicas sign session ids with it
+RESERVED_ENV = (PORT_ENV, *CODE_SERVER_ENV, SESSION_KEY_ENV)  # set by the components, never by `env`
 
 DNS_LABEL_HELP = "a DNS label (lowercase letters, digits and '-', starting and ending alphanumeric)"
 DnsLabel = Annotated[str, Text(DNS_LABEL, DNS_LABEL_HELP, 63)]
