@@ -11,8 +11,8 @@ import pytest
 from components.crds import (
     AgentgatewayBackend, AgentgatewayBackendSpec, AgentgatewayPolicy, AgentgatewayPolicySpec, AllowedRoutes,
     AuthorizationPolicy, BackendPolicy, CrdValueError, Gateway, GatewaySpec, HTTPBackendRef, HTTPPathMatch,
-    HTTPRoute, HTTPRouteMatch, HTTPRouteRule, HTTPRouteSpec, LabelSelector, LabelSelectorRequirement, Listener,
-    LocalObjectReference, McpAuthorization, McpBackend, McpPolicy, McpSelector, McpTarget, ParentReference,
+    HTTPRoute, HTTPRouteMatch, HTTPRouteRule, HTTPRouteSpec, LabelSelector, Listener,
+    LocalObjectReference, McpAuthorization, McpBackend, McpPolicy, McpTarget, ParentReference,
     PolicyTargetReference, ReferenceGrant, ReferenceGrantFrom, ReferenceGrantSpec, ReferenceGrantTo,
     RouteGroupKind, RouteNamespaces, StaticMcpTarget,
 )
@@ -68,11 +68,6 @@ VALID: dict[str, tuple[type, Callable[[], object]]] = {
     "backend-modes": (AgentgatewayBackend, lambda: backend(
         static("a"), static("b.c-d"), sessionRouting="Stateless", failureMode="FailOpen", prefixMode="Always")),
     "backend-32-targets": (AgentgatewayBackend, lambda: backend(*(static(f"t{i}") for i in range(32)))),
-    "backend-selector": (AgentgatewayBackend, lambda: backend(McpTarget(name="labelled", selector=McpSelector(
-        services=LabelSelector(matchLabels={"mcp-federation": "true"}),
-        namespaces=LabelSelector(matchExpressions=[
-            LabelSelectorRequirement(key="team", operator="In", values=["a", "b"]),
-            LabelSelectorRequirement(key="off", operator="DoesNotExist")]))))),
     "route": (HTTPRoute, lambda: route()),
     "route-exact-regex-hostnames": (HTTPRoute, lambda: route(
         HTTPRouteRule(name="exact", matches=[HTTPRouteMatch(path=HTTPPathMatch(type="Exact", value="/mcp"))],
@@ -144,11 +139,8 @@ INVALID = {
                      "spec.mcp.targets[].static", "'host': 'h'", "exactly one of host | backendRef"),
     "no-host-no-ref": (lambda: StaticMcpTarget(port=80), "spec.mcp.targets[].static", "None",
                        "exactly one of host | backendRef"),
-    "static-and-selector": (lambda: McpTarget(name="a", static=StaticMcpTarget(host="h", port=1),
-                                              selector=McpSelector(services=LabelSelector())),
-                            "spec.mcp.targets[] (name 'a')", "static", "exactly one of static | selector"),
-    "neither-static-nor-selector": (lambda: McpTarget(name="a"), "spec.mcp.targets[] (name 'a')", "None",
-                                    "exactly one of static | selector"),
+    "target-without-static": (lambda: McpTarget(name="a", static=None), "spec.mcp.targets[].static", "None",
+                              "StaticMcpTarget"),
     "port-zero": (lambda: static(port=0), "static.port", "0", "out of range (1..65535)"),
     "port-too-big": (lambda: static(port=65536), "static.port", "65536", "out of range (1..65535)"),
     "port-float": (lambda: static(port=8080.5), "static.port", "8080.5", "not an integer"),
@@ -169,9 +161,6 @@ INVALID = {
                         "spec.mcp.sessionRouting", "'sticky'", "not one of Stateful, Stateless"),
     "prefix-mode": (lambda: McpBackend(targets=[static()], prefixMode="always"), "spec.mcp.prefixMode",
                     "'always'", "not one of Always"),
-    "selector-empty": (lambda: McpSelector(), "spec.mcp.targets[].selector", "None", "at least one of"),
-    "selector-in-without-values": (lambda: LabelSelectorRequirement(key="a", operator="In"),
-                                   "matchExpressions[].values", "None", "non-empty for operator In"),
     "service-ref-name": (lambda: LocalObjectReference(name="Git_Hub"), "LocalObjectReference name", "'Git_Hub'",
                          "DNS-1123 subdomain"),
     "route-path-relative": (lambda: HTTPPathMatch(value="mcp/github"), "HTTPRoute spec.rules[].matches[].path.value",

@@ -21,7 +21,7 @@ from verify.mcp_client import (CLIENT_INFO, PROTOCOL_VERSION, ConnectFailed, Dea
 from verify.wire import JSON_TYPE, SSE_TYPE
 from verify.plan import RoutePlan
 from verify.results import Problem, RouteResult
-from verify.tool_names import listed, visible_name
+from verify.tool_names import listed
 
 WELL_KNOWN = "/.well-known/oauth-protected-resource"
 
@@ -38,7 +38,7 @@ def call_refusal(client: McpHttpClient, tool: str) -> str | None:
     """Call `tool` (by its visible name) with no arguments; None if the call was refused (HTTP 4xx or a JSON-RPC
     error), else what happened instead (the tool ran, or the server answered without refusing)."""
     try:
-        result = client.call_tool(visible_name(tool), {})
+        result = client.call_tool(tool, {})
     except JsonRpcError:
         return None
     except HttpStatusError as exc:

@@ -18,7 +18,7 @@ from verify.mcp_client import (ConnectFailed, DeadlineReached, HttpStatusError, 
                                NotMcpReply, Redirected, ReplyTooLarge)
 from verify.plan import RoutePlan
 from verify.results import PROBE_FAILED, PROBE_NOT_RUN, PROBE_PASSED, PROBE_SKIPPED, Problem, RouteResult
-from verify.tool_names import ToolDiff, compare_tools, diff_by_target, listed, visible_name
+from verify.tool_names import ToolDiff, compare_tools, diff_by_target, listed
 
 HANDSHAKE = ("initialize", "notifications/initialized")
 AUTH_KINDS = ("anonymous_accepted", "anonymous_not_refused", "www_authenticate")
@@ -124,7 +124,7 @@ def _probe_problems(client: McpHttpClient, route: RoutePlan, result: RouteResult
         return []  # already reported as missing
     result.probe = PROBE_FAILED
     try:
-        answer = client.call_tool(visible_name(tool), route.probe_arguments)
+        answer = client.call_tool(tool, route.probe_arguments)
     except JsonRpcError as exc:
         return [Problem("probe_failed", f"probe {tool} failed: {exc.message} (JSON-RPC {exc.code})")]
     except McpError as exc:

@@ -21,7 +21,7 @@ from verify.runner import verify_routes
 EXIT_PASSED, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
 
-class ConfigError(ValueError):
+class ArgumentError(ValueError):
     """Bad command-line value (exit code 2)."""
 
 
@@ -29,15 +29,15 @@ def gateway_url(text: str) -> str:
     """Validate `http(s)://HOST[:PORT][/base]`; return it without a trailing slash."""
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https"):
-        raise ConfigError(f"--gateway-url {text!r}: scheme must be http or https")
+        raise ArgumentError(f"--gateway-url {text!r}: scheme must be http or https")
     if not parts.hostname:
-        raise ConfigError(f"--gateway-url {text!r}: no host")
+        raise ArgumentError(f"--gateway-url {text!r}: no host")
     try:
         parts.port  # noqa: B018 - raises ValueError for a non-numeric or out-of-range port
     except ValueError as exc:
-        raise ConfigError(f"--gateway-url {text!r}: bad port ({exc})") from None
+        raise ArgumentError(f"--gateway-url {text!r}: bad port ({exc})") from None
     if parts.query or parts.fragment:
-        raise ConfigError(f"--gateway-url {text!r}: must not have a query or fragment")
+        raise ArgumentError(f"--gateway-url {text!r}: must not have a query or fragment")
     return text.rstrip("/")
 
 
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         url = gateway_url(args.gateway_url)
         routes = _load(args)
         credentials = _credentials(args, routes)
-    except (ConfigError, PlanError, CredentialError) as exc:
+    except (ArgumentError, PlanError, CredentialError) as exc:
         print(f"verify: error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     started = time.monotonic()

@@ -13,11 +13,6 @@ from typing import Iterable
 DELIMITER = "_"
 
 
-def visible_name(planned: str) -> str:
-    """The name a client sees in tools/list (and must call) for a tool named `planned` in the plan."""
-    return planned
-
-
 def split_prefixed(name: str) -> tuple[str, str] | None:
     """`github_get_repo` -> (`github`, `get_repo`); None when the name has no `<target>_<tool>` form."""
     target, delimiter, tool = name.partition(DELIMITER)
@@ -47,8 +42,8 @@ def compare_tools(expected: Iterable[str], seen: Iterable[str], tools_match: str
 
     Names in `reported_elsewhere` (listed denied tools) are neither unexpected nor extra.
     """
-    want = {visible_name(name) for name in expected}
-    have = set(seen) - {visible_name(name) for name in reported_elsewhere}
+    want = set(expected)
+    have = set(seen) - set(reported_elsewhere)
     surplus = tuple(sorted(have - want))
     if tools_match == "atLeast":
         return ToolDiff(missing=tuple(sorted(want - have)), unexpected=(), extra=surplus)
@@ -57,7 +52,7 @@ def compare_tools(expected: Iterable[str], seen: Iterable[str], tools_match: str
 
 def listed(planned: str, seen: Iterable[str]) -> bool:
     """True if the planned tool shows up in the listed names."""
-    return visible_name(planned) in set(seen)
+    return planned in set(seen)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Import everything from here::
 
     from components.crds import (
         AgentgatewayBackend, AgentgatewayBackendSpec, McpBackend, McpTarget, StaticMcpTarget,
-        LocalObjectReference, McpSelector, LabelSelector,
+        LocalObjectReference, LabelSelector,
         HTTPRoute, HTTPRouteSpec, ParentReference, HTTPRouteRule, HTTPRouteMatch, HTTPPathMatch, HTTPBackendRef,
         Gateway, GatewaySpec, Listener, AllowedRoutes, RouteNamespaces,
         ReferenceGrant, ReferenceGrantSpec, ReferenceGrantFrom, ReferenceGrantTo,
@@ -71,7 +71,6 @@ from .agentgateway import (
     McpAuthorization,
     McpBackend,
     McpPolicy,
-    McpSelector,
     McpTarget,
     PolicyTargetReference,
     ServiceOverlay,
@@ -111,7 +110,7 @@ from .gateway_api import (
     RouteGroupKind,
     RouteNamespaces,
 )
-from .meta import LabelSelector, LabelSelectorRequirement, LocalObjectReference
+from .meta import LabelSelector, LocalObjectReference
 from .resources import (
     AgentgatewayBackend,
     AgentgatewayParameters,
@@ -127,8 +126,8 @@ __all__ = [
     "GatewayInfrastructure", "LocalParametersReference", "ServiceOverlay", "ServiceSpecOverlay", "AgentgatewayPolicy", "AgentgatewayPolicySpec",
     "AllowedRoutes", "AuthorizationPolicy", "BackendPolicy", "CrdObject", "CrdValueError", "Gateway",
     "GatewaySpec", "HTTPBackendRef", "HTTPPathMatch", "HTTPRoute", "HTTPRouteMatch", "HTTPRouteRule",
-    "HTTPRouteSpec", "LabelSelector", "LabelSelectorRequirement", "Listener", "LocalObjectReference",
-    "McpAuthorization", "McpBackend", "McpPolicy", "McpSelector", "McpTarget", "ParentReference",
+    "HTTPRouteSpec", "LabelSelector", "Listener", "LocalObjectReference",
+    "McpAuthorization", "McpBackend", "McpPolicy", "McpTarget", "ParentReference",
     "PolicyTargetReference", "ReferenceGrant", "ReferenceGrantFrom", "ReferenceGrantSpec", "ReferenceGrantTo",
     "RouteGroupKind", "RouteNamespaces", "StaticMcpTarget", "TypedCustomResource",
     "BackendPolicies", "BackendTLS", "Jwks", "JwksBackendRef", "JwtAuthentication", "JwtCookieLocation",

@@ -57,39 +57,16 @@ class StaticMcpTarget(CrdObject):
 
 
 @dataclass(frozen=True)
-class McpSelector(CrdObject):
-    """Service discovery: every matching Service port with an MCP ``appProtocol`` becomes a target."""
-
-    services: Optional[LabelSelector] = None
-    namespaces: Optional[LabelSelector] = None
-
-    def __post_init__(self) -> None:
-        at = f"{_TARGETS}.selector"
-        if self.services is None and self.namespaces is None:
-            raise CrdValueError(at, None, "must set at least one of services | namespaces")
-        for name in ("services", "namespaces"):
-            value = getattr(self, name)
-            if value is not None:
-                check_type(f"{at}.{name}", value, LabelSelector)
-
-
-@dataclass(frozen=True)
 class McpTarget(CrdObject):
-    """One entry of ``spec.mcp.targets``: a ``name`` and exactly one of ``static`` | ``selector``."""
+    """One entry of ``spec.mcp.targets``: a ``name`` and its ``static`` address (the CRD's other choice,
+    ``selector`` service discovery, is not used by this project and not modelled)."""
 
     name: str
-    static: Optional[StaticMcpTarget] = None
-    selector: Optional[McpSelector] = None
+    static: StaticMcpTarget
 
     def __post_init__(self) -> None:
         check_str(f"{_TARGETS}.name", self.name, max_len=253, pattern=DNS_SUBDOMAIN, rule=TARGET_NAME_RULE)
-        if (self.static is None) == (self.selector is None):
-            raise CrdValueError(f"{_TARGETS} (name {self.name!r})", {"static": self.static, "selector": self.selector},
-                                "must set exactly one of static | selector")
-        if self.static is not None:
-            check_type(f"{_TARGETS}.static", self.static, StaticMcpTarget)
-        if self.selector is not None:
-            check_type(f"{_TARGETS}.selector", self.selector, McpSelector)
+        check_type(f"{_TARGETS}.static", self.static, StaticMcpTarget)
 
 
 @dataclass(frozen=True)
