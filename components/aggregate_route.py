@@ -1,7 +1,8 @@
 """AggregateRoute: one path on the Gateway whose AgentgatewayBackend has several MCP servers as targets.
 
 agentgateway multiplexes the targets behind one MCP endpoint: with `prefixMode` Conditional (and more than one
-target) or Always, a client sees `<target>_<tool>` (research §5). Target names are the server names, DNS labels,
+target) or Always, a client sees `<target>_<tool>` (v1.4.1 `crates/agentgateway/src/mcp/handler.rs`,
+`mcp/upstream/mod.rs`). Target names are the server names, DNS labels,
 so they never contain the `_` delimiter.
 
 The route's PathPrefix (e.g. `/mcp`) does not take over the per-server routes (e.g. `/mcp/github`): Gateway API
@@ -16,7 +17,7 @@ from typing import Mapping, Optional, Sequence
 
 import pulumi
 
-from .crds.agentgateway import MAX_TARGETS
+from .crds.agentgateway import MAX_TARGETS, FailureMode, PrefixMode, SessionRouting
 from .mcp_route import McpRouteTarget, mcp_backend, path_route
 
 
@@ -30,9 +31,9 @@ class AggregateRouteArgs:
     gateway_name: pulumi.Input[str]
     gateway_namespace: pulumi.Input[str]
     listener_name: str = "http"
-    prefix_mode: str = "Conditional"
-    failure_mode: str = "FailClosed"
-    session_routing: str = "Stateful"
+    prefix_mode: PrefixMode = "Conditional"
+    failure_mode: FailureMode = "FailClosed"
+    session_routing: SessionRouting = "Stateful"
     backend_annotations: Mapping[str, str] = field(default_factory=dict)  # e.g. the dangerous-tools list
     extra_path_prefixes: Sequence[str] = ()  # more PathPrefix matches (OAuth well-known paths of the route)
 

@@ -115,7 +115,8 @@ class McpFederation(pulumi.ComponentResource):
         if server.image_server is not None:
             self.servers[server.name] = self._image_server(server, namespace, env)
         else:
-            assert server.code is not None  # a code server always has its file (config guarantees it)
+            # FederationConfig gives a code server its file and (by default the top-level) image
+            assert server.code is not None and server.image is not None
             self.servers[server.name] = McpServer(server.name, McpServerArgs(
                 namespace=namespace, image=server.image, code_file=server.code, code=dict(plan.catalog.files),
                 port=server.port, replicas=server.replicas, resources=server.resources.to_k8s(), env=env),
@@ -171,7 +172,7 @@ class McpFederation(pulumi.ComponentResource):
                       env: Mapping[str, EnvValue]) -> McpImageServer:
         """A server that is its own container image."""
         spec = server.image_server
-        assert spec is not None
+        assert spec is not None and server.image is not None  # config requires the image of a type image server
         return McpImageServer(server.name, McpImageServerArgs(
             namespace=namespace, image=server.image, port=server.port, replicas=server.replicas,
             resources=server.resources.to_k8s(), command=spec.command, args=spec.args,

@@ -1,7 +1,7 @@
 """GatewayAuth: caller authentication at the gateway. One `traffic.jwtAuthentication` per request path, and the
 static TLS AgentgatewayBackends remote JWKS are fetched from.
 
-Where the one check sits (agentgateway v1.4.1, research agentgateway-auth.md §3, §5):
+Where the one check sits (agentgateway v1.4.1 source, files below):
 * the project creates the Gateway: one AgentgatewayPolicy targeting the Gateway. A Gateway-level PostRouting
   policy applies to every route on it (`crates/agentgateway/src/store/binds.rs` `route_policies`), so every route
   of the stack is covered, and nothing else validates the token;
@@ -9,7 +9,7 @@ Where the one check sits (agentgateway v1.4.1, research agentgateway-auth.md §3
   the Gateway's (`store/policy.rs`: the more specific level wins per field), so there is still exactly one check.
   Never both: a validated token is stripped (`http/jwt.rs`), so a second Strict check would answer 401.
 
-Remote JWKS (§6): the controller fetches `https://<static.host>:<static.port>/<jwksPath>` for a static
+Remote JWKS: the controller fetches `https://<static.host>:<static.port>/<jwksPath>` for a static
 AgentgatewayBackend (`controller/pkg/agentgateway/remotehttp/connection_resolver.go`), over TLS only when the
 backend has TLS settings (`remotehttp/resolver.go`: otherwise plain http://). The backend's inline
 `spec.policies.tls` is the first TLS source the controller consults (`remotehttp/tls_resolver.go` `resolveTLS`),
@@ -27,7 +27,7 @@ from .config import AuthConfig, ProviderConfig
 # (controller pkg/syncer/backend/backend_plugin.go `TranslateAgwBackend`); the JWT policy must be Accepted AND
 # Attached on a Gateway ancestor at its generation: Accepted alone is True (reason PartiallyValid) while a remote
 # JWKS is not fetched yet and every request gets 401, and Attached is set only when translation had no error
-# (controller `plugins/traffic_plugin.go`, research agentgateway-auth.md §7).
+# (controller `pkg/agentgateway/plugins/traffic_plugin.go`, the ancestor status it writes).
 from .readiness import BACKEND_WAIT_FOR, POLICY_WAIT_FOR, WAIT_FOR_ANNOTATION
 from .labels import PART_OF
 from .crds import (
@@ -58,7 +58,8 @@ from .crds import (
 def oauth_metadata_paths(auth: AuthConfig, route_path: str) -> tuple[str, ...]:
     """The well-known paths a route must also match when the `mcp` block is set: agentgateway serves them from the
     JWT policy (`crates/agentgateway/src/mcp/auth.rs` `handle_mcp_request`), but a PostRouting policy only runs
-    for a request that matched a route (research §3). Same paths as upstream's Keycloak example
+    for a request that matched a route (`crates/agentgateway/src/proxy/httpproxy.rs`: only PreRouting policies run
+    before route selection). Same paths as upstream's Keycloak example
     (website `mcp-auth-setup.md`): protected-resource metadata and authorization-server metadata of the route."""
     if auth.mcp is None:
         return ()
@@ -83,7 +84,9 @@ def jwt_authentication(auth: AuthConfig, backend_names: Sequence[Optional[str]])
         location = JwtLocation(header=JwtHeaderLocation(name=header.name, prefix=header.prefix)) if header else \
             JwtLocation(cookie=JwtCookieLocation(name=cookie.name)) if cookie else None
     mcp = JwtMcp(**auth.mcp.model_dump(exclude_unset=True)) if auth.mcp is not None else None
-    return JwtAuthentication(providers=providers, mode=auth.mode, location=location, mcp=mcp)  # type: ignore
+    if auth.mode == "none":
+        raise ValueError("jwt_authentication: auth.mode is none (no JWT policy is declared then)")
+    return JwtAuthentication(providers=providers, mode=auth.mode, location=location, mcp=mcp)
 
 
 def _jwks(provider: ProviderConfig, backend: Optional[str]) -> Jwks:

@@ -15,6 +15,7 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 
 from .readiness import BACKEND_WAIT_FOR, ROUTE_WAIT_FOR, WAIT_FOR_ANNOTATION
+from .crds.agentgateway import FailureMode, PrefixMode, SessionRouting
 from .crds import (
     AgentgatewayBackend,
     AgentgatewayBackendSpec,
@@ -47,8 +48,9 @@ class McpRouteTarget:
 
 
 def mcp_backend(resource_name: str, name: str, namespace: pulumi.Input[str], targets: Sequence[McpRouteTarget],
-                annotations: Mapping[str, str], opts: pulumi.ResourceOptions, *, prefix_mode: Optional[str] = None,
-                failure_mode: Optional[str] = None, session_routing: Optional[str] = None) -> AgentgatewayBackend:
+                annotations: Mapping[str, str], opts: pulumi.ResourceOptions, *, prefix_mode: Optional[PrefixMode] = None,
+                failure_mode: Optional[FailureMode] = None,
+                session_routing: Optional[SessionRouting] = None) -> AgentgatewayBackend:
     """An AgentgatewayBackend speaking Streamable HTTP to each target's Service; unset modes keep the CRD defaults.
     `pulumi up` waits until the controller has accepted it."""
     return AgentgatewayBackend(

@@ -229,7 +229,7 @@ def verification_entry(name: str, path: str, catalog: ServerCatalog, denied: tup
 
 def names_are_prefixed(prefix_mode: str, target_count: int) -> bool:
     """Whether agentgateway shows multiplexed tools as `<target>_<tool>`: always with Always, with Conditional
-    only when the backend has more than one target, never with Never (research §5)."""
+    only when the backend has more than one target, never with Never (v1.4.1 `crates/agentgateway/src/mcp/handler.rs`)."""
     return prefix_mode == "Always" or (prefix_mode == "Conditional" and target_count > 1)
 
 

@@ -64,8 +64,3 @@ ROUTE_WAIT_FOR = wait_for(nested_condition("parents", GATEWAY_PARENT, "Accepted"
 # AgentgatewayPolicy: conditions per ancestor Gateway; Attached means the data plane got it.
 POLICY_WAIT_FOR = wait_for(nested_condition("ancestors", GATEWAY_ANCESTOR, "Accepted"),
                            nested_condition("ancestors", GATEWAY_ANCESTOR, "Attached"))
-
-
-def annotations(value: str) -> dict[str, str]:
-    """`{"pulumi.com/waitFor": value}`, to merge into an object's metadata.annotations."""
-    return {WAIT_FOR_ANNOTATION: value}

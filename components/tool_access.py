@@ -1,7 +1,7 @@
 """Per-identity tool access: `servers[].allowedGroups` and `servers[].toolGroups` compiled into CEL conditions on the
 JWT claims, appended to the tool rules of the backend's one `backend.mcp.authorization` Allow rule set.
 
-Why Allow rules only (agentgateway v1.4.1, research agentgateway-auth.md §4-§5):
+Why Allow rules only (agentgateway v1.4.1 source, files below):
 * every authorization rule set that reaches a backend is combined (`crates/agentgateway/src/store/binds.rs`,
   "Authorization composes to avoid erasing a broader deny"): any matching Deny wins, and once an Allow rule exists
   everything no Allow rule matches is denied (`crates/agentgateway/src/http/authorization.rs`, `RuleSets::validate`);

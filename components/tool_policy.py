@@ -1,9 +1,12 @@
 """Tool authorization at the gateway: which tools each server's clients may see and call.
 
-The rules themselves are planned in components/plan.py (`tool_rules`). `ToolPolicy` declares the `AgentgatewayPolicy` (`backend.mcp.authorization`, research §2) that makes
-agentgateway filter `tools/list` and reject `tools/call` of the other tools.
+The rules themselves are planned in components/plan.py (`tool_rules`). `ToolPolicy` declares the
+`AgentgatewayPolicy` (`backend.mcp.authorization`) that makes agentgateway filter `tools/list` and reject
+`tools/call` of the other tools.
 
-CEL semantics (agentgateway v1.4.1, research §2): every expression is a separate rule. With action Deny a tool is
+CEL semantics (agentgateway v1.4.1: controller `pkg/agentgateway/plugins/backend_policies.go`
+`translateBackendMCPAuthorization`, `crates/agentgateway/src/http/authorization.rs` `RuleSets::validate`): every
+expression is a separate rule. With action Deny a tool is
 hidden when ANY rule matches and everything else stays allowed; with action Allow a tool is visible when ANY rule
 matches and everything else is hidden (so are prompts and resources, which have no `mcp.tool`).
 `mcp.tool.name` is the upstream, unprefixed name and `mcp.tool.target` the backend's target name.

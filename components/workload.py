@@ -16,7 +16,8 @@ from .availability import spread_constraints
 from .config import PORT_ENV
 from .labels import PART_OF
 
-MCP_APP_PROTOCOL = "agentgateway.dev/mcp"  # Streamable HTTP, agentgateway v1.4 (research §3)
+# Streamable HTTP (agentgateway v1.4.1 controller `pkg/syncer/backend/mcp.go`: the MCP appProtocol values)
+MCP_APP_PROTOCOL = "agentgateway.dev/mcp"
 PORT_NAME = "http"
 # Numeric, so the kubelet can verify runAsNonRoot (a user *name* in an image cannot be checked); 65532 is the
 # conventional "nonroot" UID of distroless images. python:*-slim images default to root, hence an explicit UID.
@@ -42,12 +43,14 @@ class ProbeHandler:
 
     http_path: Optional[str] = None
 
-    def probe(self, **timing: int) -> k8s.core.v1.ProbeArgs:
-        """A probe with this handler and the given timing (period_seconds=..., failure_threshold=...)."""
-        if self.http_path is not None:
-            return k8s.core.v1.ProbeArgs(http_get=k8s.core.v1.HTTPGetActionArgs(path=self.http_path, port=PORT_NAME),
-                                         **timing)
-        return k8s.core.v1.ProbeArgs(tcp_socket=k8s.core.v1.TCPSocketActionArgs(port=PORT_NAME), **timing)
+    def probe(self, *, period_seconds: int, timeout_seconds: int, failure_threshold: int,
+              initial_delay_seconds: Optional[int] = None) -> k8s.core.v1.ProbeArgs:
+        """A probe with this handler and the given timing (None: the Kubernetes default)."""
+        http = None if self.http_path is None else k8s.core.v1.HTTPGetActionArgs(path=self.http_path, port=PORT_NAME)
+        tcp = k8s.core.v1.TCPSocketActionArgs(port=PORT_NAME) if self.http_path is None else None
+        return k8s.core.v1.ProbeArgs(http_get=http, tcp_socket=tcp, period_seconds=period_seconds,
+                                     timeout_seconds=timeout_seconds, failure_threshold=failure_threshold,
+                                     initial_delay_seconds=initial_delay_seconds)
 
 
 def server_container(image: str, port: int, env: Mapping[str, EnvValue], resources: Mapping[str, Any],

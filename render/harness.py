@@ -1,7 +1,7 @@
 """Run the Pulumi program (or a component) under `pulumi.runtime.set_mocks`, without the CLI, and record what it declares.
 
-Used by the offline renderer and by the tests (tests/pulumi_mocks.py re-exports it). Follows
-../shared/research/pulumi.md §2.6: `reset_options()` before `set_mocks` (no stack leaks between runs),
+Used by the offline renderer and by the tests (tests/pulumi_mocks.py re-exports it). `reset_options()`
+(pulumi 3.272 `pulumi/runtime/settings.py`) before `set_mocks` (no stack leaks between runs),
 `preview=False` (outputs resolve, so no `apply` is silently skipped), and the program runs inside
 `@pulumi.runtime.test`, which returns only after every registration RPC has finished.
 """
@@ -55,7 +55,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return f"{args.name}_id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs):
-        return {}  # a plain dict: a (dict, None) tuple crashes MockMonitor.Invoke (pulumi.md §2.6 item 7)
+        return {}  # a plain dict: a (dict, None) tuple crashes MockMonitor.Invoke (pulumi/runtime/mocks.py: it iterates tup[1])
 
 
 @dataclass
@@ -146,7 +146,7 @@ def run_awaited(mocks: RecordingMocks, declare: Callable[[], tuple[Any, Any]]) -
 
     `declare` returns `(roots, outputs)`: `roots` holds the resources it created (components are searched for
     their children), `outputs` any value with Outputs. The run resolves `outputs` and waits on the URN of every
-    resource reachable from `roots` (pulumi.md §2.6 item 3); it fails if the mocks saw a resource that was not
+    resource reachable from `roots` (registrations complete asynchronously: pulumi/runtime/mocks.py); it fails if the mocks saw a resource that was not
     among them, i.e. one whose registration nothing waited for.
     """
     return _run(mocks, declare, require_all_awaited=True)

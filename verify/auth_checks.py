@@ -1,7 +1,6 @@
 """Checks of a route the plan marks `auth.required`: anonymous callers are refused, restricted ones see less.
 
-What agentgateway v1.4.1 answers (crates/agentgateway/src/proxy/mod.rs, mcp/auth.rs; research note
-agentgateway-auth.md §2): a request without a valid token gets HTTP 401. With plain `jwtAuthentication` there
+What agentgateway v1.4.1 answers (crates/agentgateway/src/proxy/mod.rs, mcp/auth.rs): a request without a valid token gets HTTP 401. With plain `jwtAuthentication` there
 is no WWW-Authenticate header; with its `mcp` block the 401 carries exactly
 `WWW-Authenticate: Bearer resource_metadata="<base>/.well-known/oauth-protected-resource<request path>"`.
 Tools that `backend.mcp.authorization` rules keep from a caller are left out of tools/list and a call gets
@@ -65,7 +64,7 @@ def anonymous_status(url: str, timeout: float, stop_at: float | None) -> tuple[i
     if left <= 0:
         raise DeadlineReached("anonymous initialize: no time left before the deadline")
     connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    connection = connection_class(parts.hostname, parts.port, timeout=left)
+    connection = connection_class(parts.hostname or "", parts.port, timeout=left)  # cli.gateway_url: a host
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize",
                        "params": {"protocolVersion": PROTOCOL_VERSION, "capabilities": {}, "clientInfo": CLIENT_INFO}})
     try:

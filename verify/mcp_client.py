@@ -201,6 +201,7 @@ class McpHttpClient:
         if not reply.ok:
             text = self._scrub(read_prefix(reply, end, method, ERROR_BODY_BYTES))
             if kind == JSON_TYPE:  # agentgateway: HTTP 400 with a JSON-RPC error body
+                message: dict | None
                 try:
                     message = response_from_json(text, request_id)
                 except ReplyFormatError:
@@ -220,7 +221,7 @@ class McpHttpClient:
 
     def notify(self, method: str, params: dict | None = None) -> None:
         """Send a JSON-RPC notification; any 2xx (202 per spec) is accepted."""
-        body = {"jsonrpc": "2.0", "method": method}
+        body: dict[str, object] = {"jsonrpc": "2.0", "method": method}
         if params is not None:
             body["params"] = params
         reply, end = self._send("POST", body, method)

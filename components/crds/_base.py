@@ -13,6 +13,9 @@ from typing import Any, ClassVar, Iterable, Optional, Pattern
 
 import pulumi
 
+# A name that may be another resource's output (known only at deployment; `check_str` skips Outputs).
+NameInput = pulumi.Input[str]
+
 # Patterns copied from the CRDs (Gateway API v1.6.1, agentgateway v1.4.1).
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -143,7 +146,7 @@ class CrdObject:
     def to_dict(self) -> dict:
         """The plain camelCase dict of this object, without unset optional fields."""
         out = {}
-        for field in dataclasses.fields(self):  # type: ignore[arg-type]
+        for field in dataclasses.fields(self):  # type: ignore[arg-type]  # subclasses are dataclasses; the base is not
             value = getattr(self, field.name)
             if value is None:
                 continue

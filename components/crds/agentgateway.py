@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Optional, Sequence
 
-from ._base import DNS_SUBDOMAIN, GROUP, KIND, SUBDOMAIN_RULE, CrdObject, CrdValueError, as_items, \
+from ._base import DNS_SUBDOMAIN, GROUP, KIND, NameInput, SUBDOMAIN_RULE, CrdObject, CrdValueError, as_items, \
     check_enum, check_int, check_str, check_type, first_duplicate, is_output
 from .agentgateway_auth import BackendPolicies, StaticBackend, TrafficPolicy
 from .meta import LabelSelector, LocalObjectReference
@@ -136,7 +136,7 @@ class PolicyTargetReference(CrdObject):
 
     group: str
     kind: str
-    name: str
+    name: NameInput
     sectionName: Optional[str] = None
 
     def __post_init__(self) -> None:
@@ -200,7 +200,8 @@ class BackendPolicy(CrdObject):
         check_type(f"{_POLICY}.backend.mcp", self.mcp, McpPolicy)
 
 
-# Kinds a `traffic` policy may target (CRD CEL rule on spec; research agentgateway-auth.md §3).
+# Kinds a `traffic` policy may target: the CEL rule on spec of the CRD (v1.4.1
+# `agentgateway.dev_agentgatewaypolicies.yaml`, "the 'traffic' field can only target a Gateway, ListenerSet, ...").
 TRAFFIC_TARGET_KINDS = ("Gateway", "HTTPRoute", "GRPCRoute", "ListenerSet", "InferencePool")
 
 

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal, Optional, Sequence
 
-from ._base import DNS_LABEL, DNS_SUBDOMAIN, GROUP, HOSTNAME, KIND, LABEL_RULE, SUBDOMAIN_RULE, CrdObject, \
+from ._base import DNS_LABEL, DNS_SUBDOMAIN, GROUP, HOSTNAME, KIND, NameInput, LABEL_RULE, SUBDOMAIN_RULE, CrdObject, \
     CrdValueError, as_items, check_enum, check_int, check_str, check_type, first_duplicate, is_output
 from .meta import LabelSelector
 
@@ -34,7 +34,7 @@ def _check_group_kind(at: str, group: Optional[str], kind: Optional[str]) -> Non
         check_str(f"{at}.kind", kind, max_len=63, pattern=KIND, rule=KIND_RULE)
 
 
-def _check_namespace(at: str, namespace: Optional[str]) -> None:
+def _check_namespace(at: str, namespace: Optional[NameInput]) -> None:
     if namespace is not None:
         check_str(f"{at}.namespace", namespace, max_len=63, pattern=DNS_LABEL, rule=LABEL_RULE)
 
@@ -121,7 +121,7 @@ class LocalParametersReference(CrdObject):
 
     group: str
     kind: str
-    name: str
+    name: NameInput
 
     def __post_init__(self) -> None:
         at = "Gateway spec.infrastructure.parametersRef"
@@ -172,10 +172,10 @@ _ROUTE = "HTTPRoute spec"
 class ParentReference(CrdObject):
     """``spec.parentRefs[]``: the Gateway (default group/kind) a route attaches to."""
 
-    name: str
+    name: NameInput
     group: Optional[str] = None
     kind: Optional[str] = None
-    namespace: Optional[str] = None
+    namespace: Optional[NameInput] = None
     sectionName: Optional[str] = None
     port: Optional[int] = None
 
@@ -234,10 +234,10 @@ class HTTPRouteMatch(CrdObject):
 class HTTPBackendRef(CrdObject):
     """``rules[].backendRefs[]``: a Service (needs ``port``) or e.g. ``agentgateway.dev``/``AgentgatewayBackend``."""
 
-    name: str
+    name: NameInput
     group: Optional[str] = None
     kind: Optional[str] = None
-    namespace: Optional[str] = None
+    namespace: Optional[NameInput] = None
     port: Optional[int] = None
     weight: Optional[int] = None
 

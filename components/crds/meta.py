@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
-from ._base import DNS_SUBDOMAIN, SUBDOMAIN_RULE, CrdObject, as_string_map, check_str
+from ._base import DNS_SUBDOMAIN, SUBDOMAIN_RULE, CrdObject, NameInput, as_string_map, check_str
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class LabelSelector(CrdObject):
 class LocalObjectReference(CrdObject):
     """A reference to an object (here: a Service) in the same namespace, by name."""
 
-    name: str
+    name: NameInput
 
     def __post_init__(self) -> None:
         check_str("LocalObjectReference name", self.name, max_len=253, pattern=DNS_SUBDOMAIN, rule=SUBDOMAIN_RULE)

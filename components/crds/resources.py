@@ -37,6 +37,7 @@ class TypedCustomResource(CustomResource):
     GROUP: ClassVar[str]  # the API group: API_VERSION without its version (set for every subclass)
     KIND: ClassVar[str]
     SPEC_TYPE: ClassVar[type]
+    metadata: pulumi.Output[Any]  # set by CustomResource at runtime (its outputs); declared for the type checker
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
