@@ -104,7 +104,8 @@ def test_missing_server_file(tmp_path):
 
 # --- image servers ---------------------------------------------------------------------------------------
 
-def _image_server(name="tools", probe=None, dangerous=()):
+def image_server(name="tools", probe=None, dangerous=()):
+    """A parsed `type: image` server config (also used by tests/test_plan.py)."""
     entry = {"name": name, "type": "image", "image": "example.com/tools:1.0.0",
              "expectedTools": ["echo", "get_repo", "wipe"], "dangerousTools": list(dangerous)}
     if probe:
@@ -114,7 +115,7 @@ def _image_server(name="tools", probe=None, dangerous=()):
 
 
 def test_image_catalog_comes_from_the_config():
-    server = _image_server(probe="echo", dangerous=["wipe"])
+    server = image_server(probe="echo", dangerous=["wipe"])
     catalog = server_catalog(CODE_DIR, server)
     assert catalog == image_catalog(server)
     assert catalog.tool_names == ["echo", "get_repo", "wipe"]

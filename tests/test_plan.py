@@ -11,6 +11,7 @@ from components.catalog import CatalogError, image_catalog, load_catalog, server
 from components.config import CODE_DIR, CORE_FILE, ConfigError, parse_config, raw_project_config
 from components.plan import AggregateTarget, PolicyRules, aggregate_verification_entry, names_are_prefixed, \
     plan_federation, verification_entry
+from tests.test_catalog import image_server as _image_server
 from render.stack_config import list_stacks, stack_config, with_secret_placeholders
 from verify.plan import parse_plan
 
@@ -93,15 +94,6 @@ def test_a_code_servers_config_map_files_come_with_its_catalog():
 
 
 # --- verification entries of single routes and the aggregated route ----------------------------------------
-
-def _image_server(name="tools", probe=None, dangerous=()):
-    entry = {"name": name, "type": "image", "image": "example.com/tools:1.0.0",
-             "expectedTools": ["echo", "get_repo", "wipe"], "dangerousTools": list(dangerous)}
-    if probe:
-        entry["probe"] = {"tool": probe, "arguments": {"text": "hi"}}
-    (server,) = parse_config({"servers": [entry]}).servers
-    return server
-
 
 def test_verification_entry_from_the_catalog():
     catalog = load_catalog(CODE_DIR, "github.py")
