@@ -18,7 +18,7 @@ Membership is list membership: in agentgateway's CEL (`crates/cel-fork/cel/src/o
 from __future__ import annotations
 
 import json
-from typing import Iterable, Optional, Sequence
+from typing import Optional, Sequence
 
 from .config import ServerGroups
 

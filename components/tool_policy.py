@@ -19,7 +19,7 @@ from typing import Iterable, Literal, Mapping, Optional, Sequence
 
 import pulumi
 
-from .labels import DANGEROUS_TOOLS_ANNOTATION, PART_OF
+from .labels import PART_OF
 from .readiness import POLICY_WAIT_FOR, WAIT_FOR_ANNOTATION
 from .tool_access import with_condition
 from .crds import (
@@ -49,7 +49,7 @@ def tool_expression(target: Optional[str], tool: str) -> str:
 
 
 def dangerous_tools_annotation(pairs: Iterable[tuple[str, str]]) -> str:
-    """The value of DANGEROUS_TOOLS_ANNOTATION: sorted, comma-separated `<target>/<tool>` pairs ("" if none)."""
+    """The value of labels.DANGEROUS_TOOLS_ANNOTATION: sorted, comma-separated `<target>/<tool>` pairs ("" if none)."""
     return ",".join(sorted({f"{target}/{tool}" for target, tool in pairs}))
 
 

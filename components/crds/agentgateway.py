@@ -12,7 +12,7 @@ from typing import Literal, Optional, Sequence
 from ._base import DNS_SUBDOMAIN, GROUP, KIND, NameInput, SUBDOMAIN_RULE, CrdObject, CrdValueError, as_items, \
     check_enum, check_int, check_str, check_type, first_duplicate, is_output
 from .agentgateway_auth import BackendPolicies, StaticBackend, TrafficPolicy
-from .meta import LabelSelector, LocalObjectReference
+from .meta import LocalObjectReference
 
 McpProtocol = Literal["StreamableHTTP", "SSE"]
 SessionRouting = Literal["Stateful", "Stateless"]
