@@ -74,7 +74,9 @@ def diff_stack(stack: str, before: Optional[dict], after: Optional[dict], dev_st
         change = _change(side_before, side_after)
         if change is None:
             continue
-        route, tool = new or old  # type: ignore[misc]
+        pair = new or old
+        assert pair is not None  # every key comes from one of the two maps
+        route, tool = pair
         changes.append({"route": route["name"], "path": route["path"], "name": tool["name"],
                         "server": tool["server"], "tool": tool["tool"], "change": change,
                         "dangerous": bool(tool["dangerous"] or (old and old[1]["dangerous"])),

@@ -80,16 +80,21 @@ def _groups(values: Any) -> list[str]:
     return sorted({str(v) for v in values}) if isinstance(values, (list, tuple)) else []
 
 
+def _mapping(value: object) -> Mapping[str, Any]:
+    """`value` if it is an object, else an empty one (plan keys that are absent or malformed)."""
+    return value if isinstance(value, dict) else {}
+
+
 def access_of(entry: Mapping[str, Any], seen_name: str) -> dict:
     """Who may call a tool of a plan entry (the plan contract's auth keys): `authentication` required or not, and
     `groups`, a list of group sets: a caller must belong to one group of every set (route allowedGroups AND the
     tool's toolGroups); empty means every (authenticated, if required) caller."""
-    auth = entry.get("auth") if isinstance(entry.get("auth"), dict) else {}
+    auth = _mapping(entry.get("auth"))
     requirements = []
     route_groups = _groups(entry.get("allowedGroups"))
     if route_groups:
         requirements.append(route_groups)
-    tool_groups = entry.get("toolGroups") if isinstance(entry.get("toolGroups"), dict) else {}
+    tool_groups = _mapping(entry.get("toolGroups"))
     if _groups(tool_groups.get(seen_name)):
         requirements.append(_groups(tool_groups[seen_name]))
     return {"authentication": bool(auth.get("required")), "groups": requirements}
@@ -125,7 +130,7 @@ def _route(entry: Mapping[str, Any], config: Any, catalogs: Mapping[str, Any], h
     extra = sorted((expected | denied) - listed)
     if extra:
         raise InventoryError(f"plan entry {entry['name']!r}: {', '.join(extra)} in the plan but in no catalog")
-    auth = entry.get("auth") if isinstance(entry.get("auth"), dict) else {}
+    auth = _mapping(entry.get("auth"))
     return {"name": entry["name"], "path": entry["path"], "aggregated": aggregated, "servers": servers,
             "prefixed": prefixed, "auth": {"required": bool(auth.get("required"))},
             "allowedGroups": _groups(entry.get("allowedGroups")), "tools": tools}
