@@ -241,10 +241,10 @@ def test_the_worktree_is_removed_when_the_review_is_terminated(repo, moment):
 
 
 def test_each_side_runs_its_own_components(repo):
-    """The base side imports the base's `components` (not the working tree's): a base whose catalog never
+    """The base side imports the base's `components` (not the working tree's): a base whose plan never
     prefixes names on the aggregated route shows unprefixed names there, the working tree prefixed ones."""
-    repo.edit("components/catalog.py", '    return prefix_mode == "Always" or', "    return False and (prefix_mode == \"Always\" or")
-    repo.edit("components/catalog.py", "and target_count > 1)", "and target_count > 1))")
+    repo.edit("components/plan.py", '    return prefix_mode == "Always" or', "    return False and (prefix_mode == \"Always\" or")
+    repo.edit("components/plan.py", "and target_count > 1)", "and target_count > 1))")
     unprefixed = repo.commit("base without prefixes")
     repo.git("revert", "--no-edit", "HEAD")
     review = repo.review_json("diff", "--base", unprefixed, "--stack", "staging")
