@@ -7,7 +7,7 @@ from typing import Mapping
 MIB = 1024 * 1024
 
 
-class ConfigError(ValueError):
+class ServerEnvError(ValueError):
     """A bad environment value; the message names the variable."""
 
 
@@ -28,10 +28,10 @@ class Config:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Config":
-        """Parse PORT and the MCP_* variables; raise ConfigError naming the first bad one."""
+        """Parse PORT and the MCP_* variables; raise ServerEnvError naming the first bad one."""
         key = env.get("MCP_SESSION_KEY")
         if key is not None and len(key) < 16:
-            raise ConfigError("MCP_SESSION_KEY must be at least 16 characters long "
+            raise ServerEnvError("MCP_SESSION_KEY must be at least 16 characters long "
                               f"(got {len(key)}); leave it unset for a random per-process key")
         origins = env.get("MCP_ALLOWED_ORIGINS", "")
         config = cls(
@@ -51,7 +51,7 @@ class Config:
                                             0, 10_000),
         )
         if config.memory_budget_bytes < 2 * config.max_body_bytes:
-            raise ConfigError(f"MCP_MEMORY_BUDGET_BYTES ({config.memory_budget_bytes}) must be at least twice "
+            raise ServerEnvError(f"MCP_MEMORY_BUDGET_BYTES ({config.memory_budget_bytes}) must be at least twice "
                               f"MCP_MAX_BODY_BYTES ({config.max_body_bytes}), else one large request fills it")
         return config
 
@@ -63,9 +63,9 @@ def _int_env(env: Mapping[str, str], name: str, default: int, low: int, high: in
     try:
         value = int(raw.strip())
     except ValueError:
-        raise ConfigError(f"{name} must be an integer between {low} and {high}, got {raw!r}") from None
+        raise ServerEnvError(f"{name} must be an integer between {low} and {high}, got {raw!r}") from None
     if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+        raise ServerEnvError(f"{name} must be between {low} and {high}, got {value}")
     return value
 
 
@@ -76,7 +76,7 @@ def _float_env(env: Mapping[str, str], name: str, default: float, low: float, hi
     try:
         value = float(raw.strip())
     except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds between {low} and {high}, got {raw!r}") from None
+        raise ServerEnvError(f"{name} must be a number of seconds between {low} and {high}, got {raw!r}") from None
     if not low <= value <= high:  # also rejects nan
-        raise ConfigError(f"{name} must be between {low} and {high} seconds, got {raw.strip()}")
+        raise ServerEnvError(f"{name} must be between {low} and {high} seconds, got {raw.strip()}")
     return value

@@ -24,7 +24,7 @@ import signal
 import sys
 from typing import Any, Mapping, Sequence
 
-from mcp_config import Config, ConfigError
+from mcp_config import Config, ServerEnvError
 from mcp_log import JsonLog
 from mcp_loop import McpHttpServer
 from mcp_protocol import McpApp
@@ -32,7 +32,7 @@ from mcp_routes import MCP_PATH
 from mcp_schema import Tool, ToolError, schema_errors
 from mcp_sessions import SessionTokens
 
-__all__ = ["Config", "ConfigError", "SessionTokens", "Tool", "ToolError", "run", "schema_errors", "stable_int"]
+__all__ = ["Config", "ServerEnvError", "SessionTokens", "Tool", "ToolError", "run", "schema_errors", "stable_int"]
 
 
 _SEED_JSON = json.JSONEncoder(sort_keys=True, default=str)  # built once: json.dumps with options builds one per call
@@ -58,7 +58,7 @@ def run(name: str, version: str, tools: Sequence[Tool], env: Mapping[str, str] |
     log = JsonLog(name)
     try:
         config = Config.from_env(env)
-    except ConfigError as exc:
+    except ServerEnvError as exc:
         print(f"{name}: configuration error: {exc}", file=sys.stderr, flush=True)
         return 2
     key = config.session_key
