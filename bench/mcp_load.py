@@ -156,3 +156,12 @@ def startup_seconds(script: Path, env: dict, timeout: float = 30.0) -> float:
             proc.kill()
             proc.wait()
 
+
+def checkout_server_code(revision: str, into: Path) -> Path:
+    """server_code/ as it is at git `revision`, written to the directory `into` (returned)."""
+    names = subprocess.run(["git", "ls-tree", "--name-only", f"{revision}:server_code"], cwd=REPO_ROOT,
+                           check=True, capture_output=True, text=True).stdout.split()
+    for name in names:
+        (into / name).write_bytes(subprocess.run(["git", "show", f"{revision}:server_code/{name}"], cwd=REPO_ROOT,
+                                                 check=True, capture_output=True).stdout)
+    return into

@@ -20,7 +20,6 @@ import argparse
 import importlib.util
 import io
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +27,7 @@ from types import SimpleNamespace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mcp_load import REPO_ROOT  # noqa: E402
+from mcp_load import REPO_ROOT, checkout_server_code  # noqa: E402
 
 KEY = b"bench-key-0123456789abcdef"
 
@@ -61,16 +60,6 @@ def load_server(code: Path, name: str):
                            Connection=mcp_loop.Connection, single_file=False), module
 
 
-def checkout(revision: str, into: Path) -> Path:
-    """server_code/ as it is at git `revision`, written to `into`."""
-    names = subprocess.run(["git", "ls-tree", "--name-only", f"{revision}:server_code"], cwd=REPO_ROOT,
-                           check=True, capture_output=True, text=True).stdout.split()
-    for name in names:
-        (into / name).write_bytes(subprocess.run(["git", "show", f"{revision}:server_code/{name}"], cwd=REPO_ROOT,
-                                                 check=True, capture_output=True).stdout)
-    return into
-
-
 def request_bytes(session: str, request_id: int) -> bytes:
     """What wrk sends (bench/wrk_tools_call.lua): one keep-alive POST tools/call get_repo."""
     body = (f'{{"jsonrpc":"2.0","id":{request_id},"method":"tools/call","params":{{"name":"get_repo",'
@@ -89,7 +78,7 @@ def main() -> int:
     parser.add_argument("--ref", help="git revision whose server_code/ is measured instead of --code")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="request-path-") as tmp:
-        code = checkout(args.ref, Path(tmp)) if args.ref else args.code.resolve()
+        code = checkout_server_code(args.ref, Path(tmp)) if args.ref else args.code.resolve()
         core, module = load_server(code, args.server)
         return measure(core, module, args, args.ref or code)
 

@@ -23,31 +23,19 @@ import argparse
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mcp_load import REPO_ROOT, rss_mib, startup_seconds  # noqa: E402
+from mcp_load import REPO_ROOT, checkout_server_code, rss_mib, startup_seconds  # noqa: E402
 from table import print_table  # noqa: E402  (bench/table.py)
 from tests.server_process import SERVER_CODE, ServerProcess, start_server  # noqa: E402
 from wrk_load import LoadResult, cpu_seconds, generator_name, load  # noqa: E402
 
 MOCK_ENV = {"MCP_SESSION_KEY": "bench-key-0123456789abcdef"}
 SDK_SCRIPT = REPO_ROOT / "bench" / "sdk_server.py"
-
-
-def checkout_server_code(revision: str, into: Path) -> Path:
-    """server_code/ as it is at git `revision`, written to `into`; returns its github.py."""
-    names = subprocess.run(["git", "ls-tree", "--name-only", f"{revision}:server_code"], cwd=REPO_ROOT,
-                           check=True, capture_output=True, text=True).stdout.split()
-    for name in names:
-        source = subprocess.run(["git", "show", f"{revision}:server_code/{name}"], cwd=REPO_ROOT, check=True,
-                                capture_output=True).stdout
-        (into / name).write_bytes(source)
-    return into / "github.py"
 
 
 @dataclass
@@ -146,7 +134,7 @@ def main() -> int:
         servers = {}
         for index, ref in enumerate(refs):
             (Path(before_dir) / str(index)).mkdir()
-            servers[ref] = checkout_server_code(ref, Path(before_dir) / str(index))
+            servers[ref] = checkout_server_code(ref, Path(before_dir) / str(index)) / "github.py"
         servers.update({"now": SERVER_CODE / "github.py", "sdk": SDK_SCRIPT})
         env_of = {name: dict(MOCK_ENV) for name in servers}
         for name in servers:
