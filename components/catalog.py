@@ -37,6 +37,7 @@ class ToolInfo:
     name: str
     description: str
     dangerous: bool
+    read_only: Optional[bool] = None  # the readOnlyHint a code server lists; None: unknown (image servers)
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,10 @@ def _tool(path: Path, index: int, tool: Any) -> ToolInfo:
     name = getattr(tool, "name", None)
     if not isinstance(name, str) or not name:
         raise CatalogError(f"{path}: TOOLS[{index}] has no string .name (got {name!r})")
+    read_only = getattr(tool, "read_only", None)
     return ToolInfo(name=name, description=str(getattr(tool, "description", "")),
-                    dangerous=bool(getattr(tool, "dangerous", False)))
+                    dangerous=bool(getattr(tool, "dangerous", False)),
+                    read_only=read_only if isinstance(read_only, bool) else None)
 
 
 # Catalogs already read, by the content of the code directory's Python files and the file name: many servers

@@ -39,29 +39,11 @@ def _quiet(_: str) -> None:
     """Drop render's progress messages (the review prints a report, not a render log)."""
 
 
-_READ_ONLY: dict[tuple[str, str], dict[str, Optional[bool]]] = {}  # (code fingerprint, file) -> tool -> hint
-
-
-def _read_only_hints(code_dir: Path, code_file: str) -> dict[str, Optional[bool]]:
-    """Each tool's `read_only` flag in a server file (the readOnlyHint it lists); None where unknown.
-
-    The catalog (components/catalog.py ToolInfo) carries only `dangerous`, so the file is imported once more with
-    the catalog's own isolated import, cached by the code's content. A checkout whose catalog module has no such
-    helpers (an older ref) gives no hints rather than failing."""
-    from components import catalog
-
-    fingerprint, load = getattr(catalog, "_code_fingerprint", None), getattr(catalog, "_import_isolated", None)
-    if fingerprint is None or load is None:
-        return {}
-    key = (fingerprint(Path(code_dir)), code_file)
-    if key not in _READ_ONLY:
-        module = load(Path(code_dir), Path(code_dir) / code_file)
-        hints: dict[str, Optional[bool]] = {}
-        for tool in getattr(module, "TOOLS", ()):
-            hint = getattr(tool, "read_only", None)
-            hints[str(getattr(tool, "name", ""))] = hint if isinstance(hint, bool) else None
-        _READ_ONLY[key] = hints
-    return _READ_ONLY[key]
+def _read_only(info: Any) -> Optional[bool]:
+    """A tool's readOnlyHint from its catalog entry; None where unknown (an image server's tool, or a catalog of an
+    older ref whose ToolInfo has no `read_only`)."""
+    hint = getattr(info, "read_only", None)
+    return hint if isinstance(hint, bool) else None
 
 
 def _denied_by(server: Any, tool: str, dangerous: bool, deny_dangerous: bool) -> list[str]:
@@ -100,7 +82,7 @@ def access_of(entry: Mapping[str, Any], seen_name: str) -> dict:
     return {"authentication": bool(auth.get("required")), "groups": requirements}
 
 
-def _route(entry: Mapping[str, Any], config: Any, catalogs: Mapping[str, Any], hints: Mapping[str, dict]) -> dict:
+def _route(entry: Mapping[str, Any], config: Any, catalogs: Mapping[str, Any]) -> dict:
     """The inventory of one plan entry."""
     aggregate = config.aggregate
     aggregated = bool(aggregate.enabled and entry["name"] == aggregate.name and entry["path"] == aggregate.path)
@@ -124,7 +106,7 @@ def _route(entry: Mapping[str, Any], config: Any, catalogs: Mapping[str, Any], h
                 "name": seen, "tool": info.name, "server": server_name, "state": state,
                 "deniedBy": _denied_by(by_name[server_name], info.name, info.dangerous,
                                        config.deny_dangerous_tools) if state == "denied" else [],
-                "dangerous": bool(info.dangerous), "readOnly": hints[server_name].get(info.name),
+                "dangerous": bool(info.dangerous), "readOnly": _read_only(info),
                 "access": access})
     listed = {tool["name"] for tool in tools}
     extra = sorted((expected | denied) - listed)
@@ -150,10 +132,8 @@ def stack_inventory(stack: str, project_dir: Path, dev_stacks: tuple[str, ...], 
     raw, _ = raw_project_config(config.values)  # the program accepted this config, so it parses
     federation = parse_config(raw)
     catalogs = {server.name: server_catalog(federation.code_dir, server) for server in federation.servers}
-    hints = {server.name: _read_only_hints(federation.code_dir, server.code) if server.code else {}
-             for server in federation.servers}
     plan = declared.outputs.get("verificationPlan")
     if not isinstance(plan, list):
         raise InventoryError(f"stack {stack!r}: the program exported no verificationPlan list")
     return {"schema": SCHEMA, "version": VERSION, "stack": stack, "devStack": stack in dev_stacks,
-            "routes": [_route(entry, federation, catalogs, hints) for entry in plan]}
+            "routes": [_route(entry, federation, catalogs) for entry in plan]}

@@ -31,6 +31,7 @@ def test_catalog_is_the_server_files_tools_and_probe(name):
     catalog = load_catalog(CODE_DIR, f"{name}.py")
     assert catalog.tool_names == [tool.name for tool in tools]
     assert catalog.dangerous_tool_names == [tool.name for tool in tools if tool.dangerous]
+    assert [info.read_only for info in catalog.tools] == [tool.read_only for tool in tools]  # the readOnlyHint
     assert (catalog.probe_tool, catalog.probe_arguments) == (probe["tool"], probe.get("arguments", {}))
     assert catalog.probe_tool in catalog.tool_names
 
@@ -120,6 +121,7 @@ def test_image_catalog_comes_from_the_config():
     assert catalog == image_catalog(server)
     assert catalog.tool_names == ["echo", "get_repo", "wipe"]
     assert catalog.dangerous_tool_names == ["wipe"]
+    assert [info.read_only for info in catalog.tools] == [None, None, None]  # an image's tools: unknown
     assert (catalog.probe_tool, catalog.probe_arguments, catalog.tools_match) == ("echo", {"text": "hi"}, "atLeast")
     assert catalog.source == "server 'tools' (image example.com/tools:1.0.0)"
     code = parse_config({"servers": [{"name": "github"}]}).servers[0]
