@@ -37,10 +37,22 @@ def _tool_group(text: str) -> tuple[str, str, str]:
     return parts[0], parts[1], parts[2]
 
 
+def _leading_comments(text: str) -> str:
+    """The comment lines a stack file starts with (the editor's schema modeline among them): yaml.safe_dump
+    writes no comments, so they are put back in front."""
+    lines = []
+    for line in text.splitlines(keepends=True):
+        if not line.startswith("#"):
+            break
+        lines.append(line if line.endswith("\n") else line + "\n")
+    return "".join(lines)
+
+
 def enable_auth(stack_file: Path, directory: Path, tool_groups: list[str]) -> dict:
     """Rewrite `stack_file` with Strict JWT auth (the inline JWKS of `directory`) and the tool groups."""
     try:
-        document = yaml.safe_load(stack_file.read_text(encoding="utf-8")) or {}
+        text = stack_file.read_text(encoding="utf-8")
+        document = yaml.safe_load(text) or {}
         jwks = json.loads((directory / JWKS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError, yaml.YAMLError) as exc:
         raise UsageError(f"cannot read the stack file or {directory / JWKS_FILE}: {exc}")
@@ -57,7 +69,7 @@ def enable_auth(stack_file: Path, directory: Path, tool_groups: list[str]) -> di
             groups.append(group)
     config[f"{PROJECT}:auth"] = {"mode": "Strict", "providers": [
         {"issuer": ISSUER, "audiences": [AUDIENCE], "jwks": {"inline": json.dumps(jwks, sort_keys=True)}}]}
-    stack_file.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    stack_file.write_text(_leading_comments(text) + yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     return document
 
 

@@ -80,6 +80,9 @@ def test_enable_is_idempotent_and_leaves_the_rest_alone(project, keys):
     assert {k: v for k, v in after.items() if k not in ("mcp-federation:auth", "mcp-federation:servers")} == \
         {k: v for k, v in before.items() if k not in ("mcp-federation:auth", "mcp-federation:servers")}
     assert [s["name"] for s in after["mcp-federation:servers"]] == [s["name"] for s in before["mcp-federation:servers"]]
+    leading = [line for line in (REPO_ROOT / "Pulumi.dev.yaml").read_text().splitlines() if line.startswith("#")]
+    assert first.splitlines()[:2] == leading[:2]  # the schema modeline and the stack's comment are kept
+    assert first.startswith("# yaml-language-server: $schema=")
 
 
 @pytest.mark.parametrize("args, message", [
