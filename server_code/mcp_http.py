@@ -51,6 +51,7 @@ MAX_CHUNK_META_BYTES = 4 * 1024   # chunk-size lines (with their extensions) and
 MAX_LENGTH_DIGITS = 18            # a Content-Length this long is over any limit anyway; int() stays cheap
 MAX_LEADING_EMPTY_LINES = 8       # CRLFs tolerated before a request line (RFC 9112 §2.2)
 _KEEP_ALIVE_BY_DEFAULT = {"1.1": True, "1.0": False}
+_CR_LF = b"\r\n"
 
 
 class HttpError(Exception):
@@ -166,12 +167,7 @@ class RequestReader:
 
     def _read_head(self) -> RequestHead | None:
         buf = self._buf
-        while buf[:1] in (b"\n", b"\r") and (buf[:2] == b"\r\n" or buf[:1] == b"\n"):  # empty lines first
-            del buf[:2 if buf[:1] == b"\r" else 1]
-            self._empty_lines += 1
-            if self._empty_lines > MAX_LEADING_EMPTY_LINES:
-                raise HttpError(400, "Bad Request: empty lines instead of a request line")
-        if buf == b"\r":  # the start of an empty line
+        if buf[:1] and buf[0] in _CR_LF and not self._skip_empty_lines():
             return None
         end = _HEAD_END.search(buf, max(0, self._scanned - 2))
         if end is None:
@@ -185,6 +181,16 @@ class RequestReader:
         del buf[:end.end()]
         self._scanned = 0
         return parse_head(raw)
+
+    def _skip_empty_lines(self) -> bool:
+        """Drop the empty lines before a request line (RFC 9112 §2.2); False while one is incomplete."""
+        buf = self._buf
+        while buf[:1] in (b"\n", b"\r") and (buf[:2] == b"\r\n" or buf[:1] == b"\n"):
+            del buf[:2 if buf[:1] == b"\r" else 1]
+            self._empty_lines += 1
+            if self._empty_lines > MAX_LEADING_EMPTY_LINES:
+                raise HttpError(400, "Bad Request: empty lines instead of a request line")
+        return buf != b"\r"  # the start of an empty line
 
     # --- chunked body (RFC 9112 §7.1)
 
@@ -277,20 +283,24 @@ def parse_head(raw: bytes) -> RequestHead:
     fields = text[line_end + 1:]
     if not _FIELD_LINES[sep].fullmatch(fields):  # the whole block at once; a bad line is looked for only now
         raise _field_error(fields, sep)
-    headers: dict[str, str] = {}
-    for name, value in _FIELD_LINE_ENDING[sep].findall(fields):
-        key = name.lower()
-        if key in headers:
-            if key in ("content-length", "transfer-encoding"):
-                raise HttpError(400, f"Bad Request: more than one {key} header")
-            continue  # otherwise the first one counts
-        headers[key] = value
+    lines = _FIELD_LINE_ENDING[sep].findall(fields)
+    headers = {name.lower(): value for name, value in reversed(lines)}  # reversed: the first of a repeated name wins
+    if len(headers) < len(lines):
+        _check_repeated(lines)
     connection = headers.get("connection", "").lower()
     if "close" in connection:
         keep_alive = False
     elif "keep-alive" in connection:
         keep_alive = True
     return RequestHead(method.upper(), target, MappingProxyType(headers), keep_alive, version == "1.1")
+
+
+def _check_repeated(lines: list[tuple[str, str]]) -> None:
+    """A repeated framing header is an error (two parsers could pick different ones); others: the first counts."""
+    names = [name.lower() for name, _ in lines]
+    for key in ("content-length", "transfer-encoding"):
+        if names.count(key) > 1:
+            raise HttpError(400, f"Bad Request: more than one {key} header")
 
 
 def _field_error(fields: str, sep: str) -> HttpError:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from mcp_config import Config
-from mcp_schema import Tool, ToolError, json_type_name, schema_errors
+from mcp_schema import Tool, ToolError, compile_schema, json_type_name
 from mcp_sessions import FULL, REVOKED, SessionTokens, session_fingerprint
 
 SUPPORTED_PROTOCOL_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
@@ -107,6 +107,7 @@ class McpApp:
         self.version = version
         self.tools = list(tools)
         self.tools_by_name = {t.name: t for t in self.tools}
+        self.validators = {t.name: compile_schema(t.input_schema) for t in self.tools}
         self.config = config
         self.tokens = tokens
 
@@ -262,7 +263,7 @@ class McpApp:
         elif not isinstance(arguments, dict):
             reply = error_reply(200, request_id, INVALID_PARAMS,
                                 f"Invalid params: arguments must be an object, got {json_type_name(arguments)}")
-        elif errors := schema_errors(arguments, tool.input_schema):
+        elif errors := self.validators[name](arguments, ""):
             reply = self._result(request_id, _tool_error(f"Invalid arguments for tool {name}: " + "; ".join(errors)),
                                  tool_error="invalid_arguments")
         else:

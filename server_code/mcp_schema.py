@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Callable
 
 
@@ -55,33 +54,55 @@ def json_type_name(value: Any) -> str:
     return type(value).__name__
 
 
+Validator = Callable[[Any, str], "list[str]"]  # (value, its name in messages: "" for the arguments) -> messages
+_Check = Callable[[Any, str, "list[str]"], None]  # appends messages for one kind of value
+
+
 def schema_errors(value: Any, schema: dict, where: str = "") -> list[str]:
     """Check `value` against the JSON Schema subset the catalogs use; return messages naming each bad argument.
 
     Supported keywords: type, enum, properties, required, additionalProperties (bool), items,
     minLength, maxLength, pattern, minimum, maximum, minItems, maxItems.
     """
+    return compile_schema(schema)(value, where)
+
+
+def compile_schema(schema: dict) -> Validator:
+    """The validator of `schema` (what `schema_errors` checks), built once per tool: each keyword is looked up and
+    each pattern compiled here, not for every argument of every call."""
     types = schema.get("type")
-    if types is not None:
-        types = (types,) if isinstance(types, str) else types
-        for json_type in types:  # a loop, not any(<generator>): this runs for every argument of every call
-            if has_json_type(value, json_type):
-                break
-        else:
+    types = (types,) if isinstance(types, str) else tuple(types) if types is not None else None
+    is_typed = None if types is None else _type_test(types)
+    enum = schema.get("enum")
+    checks: dict[type, _Check] = {}  # the kinds below exclude each other, so each value takes one check
+    for kinds, build in (((str,), _string_check), ((dict,), _object_check), ((list,), _array_check),
+                         ((int, float), _number_check)):
+        check = build(schema)
+        if check is not None:
+            checks.update(dict.fromkeys(kinds, check))
+
+    def validate(value: Any, where: str = "") -> list[str]:
+        if is_typed is not None and not is_typed(value):
             return [f"{_label(where)} must be of type {' or '.join(types)}, got {json_type_name(value)}"]
-    errors: list[str] = []
-    if "enum" in schema and not any(json_type_name(value) == json_type_name(e) and value == e
-                                    for e in schema["enum"]):
-        errors.append(f"{_label(where)} must be one of {json.dumps(schema['enum'])}, got {_short_json(value)}")
-    if isinstance(value, str):  # the kinds below exclude each other, so each value takes one branch
-        _string_errors(value, schema, where, errors)
-    elif isinstance(value, dict):
-        _object_errors(value, schema, where, errors)
-    elif isinstance(value, list):
-        _array_errors(value, schema, where, errors)
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        _number_errors(value, schema, where, errors)
-    return errors
+        errors: list[str] = []
+        if enum is not None and not any(json_type_name(value) == json_type_name(e) and value == e for e in enum):
+            errors.append(f"{_label(where)} must be one of {json.dumps(enum)}, got {_short_json(value)}")
+        check = checks.get(type(value))
+        if check is None and checks and not isinstance(value, bool):  # a subclass (json.loads makes none)
+            check = next((c for kind, c in checks.items() if isinstance(value, kind)), None)
+        if check is not None:
+            check(value, where, errors)
+        return errors
+
+    return validate
+
+
+def _type_test(types: tuple) -> Callable[[Any], bool]:
+    if types == ("string",):
+        return lambda value: isinstance(value, str)
+    if types == ("object",):
+        return lambda value: isinstance(value, dict)
+    return lambda value: any(has_json_type(value, json_type) for json_type in types)
 
 
 def _label(where: str) -> str:
@@ -97,43 +118,70 @@ def _short_json(value: Any) -> str:
     return text if len(text) <= 100 else text[:97] + "..."
 
 
-_pattern = lru_cache(maxsize=256)(re.compile)
+def _string_check(schema: dict) -> _Check | None:
+    if not {"minLength", "maxLength", "pattern"} & schema.keys():
+        return None
+    min_length, max_length = schema.get("minLength", 0), schema.get("maxLength")
+    pattern = re.compile(schema["pattern"]) if "pattern" in schema else None
+
+    def check(value: str, where: str, errors: list[str]) -> None:
+        if len(value) < min_length:
+            errors.append(f"{_label(where)} must be at least {min_length} characters long")
+        if max_length is not None and len(value) > max_length:
+            errors.append(f"{_label(where)} must be at most {max_length} characters long")
+        if pattern is not None and not pattern.search(value):
+            errors.append(f"{_label(where)} must match the pattern {pattern.pattern}")
+    return check
 
 
-def _string_errors(value: str, schema: dict, where: str, errors: list[str]) -> None:
-    if len(value) < schema.get("minLength", 0):
-        errors.append(f"{_label(where)} must be at least {schema['minLength']} characters long")
-    if "maxLength" in schema and len(value) > schema["maxLength"]:
-        errors.append(f"{_label(where)} must be at most {schema['maxLength']} characters long")
-    if "pattern" in schema and not _pattern(schema["pattern"]).search(value):
-        errors.append(f"{_label(where)} must match the pattern {schema['pattern']}")
+def _number_check(schema: dict) -> _Check | None:
+    if not {"minimum", "maximum"} & schema.keys():
+        return None
+    minimum, maximum = schema.get("minimum"), schema.get("maximum")
+
+    def check(value: int | float, where: str, errors: list[str]) -> None:
+        if minimum is not None and value < minimum:
+            errors.append(f"{_label(where)} must be >= {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            errors.append(f"{_label(where)} must be <= {maximum}, got {value}")
+    return check
 
 
-def _number_errors(value: int | float, schema: dict, where: str, errors: list[str]) -> None:
-    if "minimum" in schema and value < schema["minimum"]:
-        errors.append(f"{_label(where)} must be >= {schema['minimum']}, got {value}")
-    if "maximum" in schema and value > schema["maximum"]:
-        errors.append(f"{_label(where)} must be <= {schema['maximum']}, got {value}")
+def _array_check(schema: dict) -> _Check | None:
+    if not {"minItems", "maxItems", "items"} & schema.keys():
+        return None
+    min_items, max_items = schema.get("minItems", 0), schema.get("maxItems")
+    items = compile_schema(schema["items"]) if "items" in schema else None
+
+    def check(value: list, where: str, errors: list[str]) -> None:
+        if len(value) < min_items:
+            errors.append(f"{_label(where)} must have at least {min_items} items")
+        if max_items is not None and len(value) > max_items:
+            errors.append(f"{_label(where)} must have at most {max_items} items")
+        if items is not None:
+            for i, item in enumerate(value):
+                errors += items(item, f"{where}[{i}]")
+    return check
 
 
-def _array_errors(value: list, schema: dict, where: str, errors: list[str]) -> None:
-    if len(value) < schema.get("minItems", 0):
-        errors.append(f"{_label(where)} must have at least {schema['minItems']} items")
-    if "maxItems" in schema and len(value) > schema["maxItems"]:
-        errors.append(f"{_label(where)} must have at most {schema['maxItems']} items")
-    if "items" in schema:
-        for i, item in enumerate(value):
-            errors += schema_errors(item, schema["items"], f"{where}[{i}]")
+def _object_check(schema: dict) -> _Check | None:
+    if not {"properties", "required", "additionalProperties"} & schema.keys():
+        return None
+    properties = {key: compile_schema(sub) for key, sub in schema.get("properties", {}).items()}
+    required = tuple(schema.get("required", ()))
+    closed = schema.get("additionalProperties", True) is False
 
-
-def _object_errors(value: dict, schema: dict, where: str, errors: list[str]) -> None:
-    props = schema.get("properties", {})
-    prefix = f"{where}." if where else ""
-    for key in schema.get("required", ()):
-        if key not in value:
-            errors.append(f"missing required argument '{prefix}{key}'")
-    for key, item in value.items():
-        if key in props:
-            errors += schema_errors(item, props[key], prefix + key)
-        elif schema.get("additionalProperties", True) is False:
-            errors.append(f"unexpected argument '{prefix}{key}'")
+    def check(value: dict, where: str, errors: list[str]) -> None:
+        prefix = f"{where}." if where else ""
+        for key in required:
+            if key not in value:
+                errors.append(f"missing required argument '{prefix}{key}'")
+        for key, item in value.items():
+            validate = properties.get(key)
+            if validate is not None:
+                found = validate(item, prefix + key)
+                if found:
+                    errors += found
+            elif closed:
+                errors.append(f"unexpected argument '{prefix}{key}'")
+    return check
