@@ -78,15 +78,22 @@ def jwt_authentication(auth: AuthConfig, backend_names: Sequence[Optional[str]])
     for provider, backend in zip(auth.providers, backend_names):
         providers.append(JwtProvider(issuer=provider.issuer, audiences=list(provider.audiences), jwks=_jwks(
             provider, backend)))
-    location = None
-    if auth.location is not None:
-        header, cookie = auth.location.header, auth.location.cookie
-        location = JwtLocation(header=JwtHeaderLocation(name=header.name, prefix=header.prefix)) if header else \
-            JwtLocation(cookie=JwtCookieLocation(name=cookie.name)) if cookie else None
     mcp = JwtMcp(**auth.mcp.model_dump(exclude_unset=True)) if auth.mcp is not None else None
     if auth.mode == "none":
         raise ValueError("jwt_authentication: auth.mode is none (no JWT policy is declared then)")
-    return JwtAuthentication(providers=providers, mode=auth.mode, location=location, mcp=mcp)
+    return JwtAuthentication(providers=providers, mode=auth.mode, location=jwt_location(auth), mcp=mcp)
+
+
+def jwt_location(auth: AuthConfig) -> Optional[JwtLocation]:
+    """The typed `jwtAuthentication.location` of `auth` (None: agentgateway's default, `Authorization: Bearer`).
+    The verification plan states the same object (components/plan.py), so the verifier sends the token there."""
+    if auth.location is None:
+        return None
+    header, cookie = auth.location.header, auth.location.cookie
+    if header is not None:
+        return JwtLocation(header=JwtHeaderLocation(name=header.name, prefix=header.prefix))
+    assert cookie is not None, "LocationConfig sets exactly one of header | cookie"
+    return JwtLocation(cookie=JwtCookieLocation(name=cookie.name))
 
 
 def _jwks(provider: ProviderConfig, backend: Optional[str]) -> Jwks:

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from .catalog import TOOLS_MATCH_EXACT, CatalogError, ServerCatalog
 from .config import AggregateConfig, AuthConfig, ConfigError, FederationConfig, ServerConfig, ServerGroups
-from .gateway_auth import oauth_metadata_paths
+from .gateway_auth import jwt_location, oauth_metadata_paths
 from .mcp_route import UPSTREAM_MCP_PATH
 from .tool_access import tool_condition
 from .tool_policy import Action, PolicyTool, dangerous_tools_annotation
@@ -285,10 +285,16 @@ def aggregate_verification_entry(aggregate: AggregateConfig, targets: Sequence[A
 
 
 def _auth(auth: AuthConfig) -> dict[str, Any]:
-    """`auth` of an entry when anonymous requests get 401 (mode Strict); {} otherwise (anonymous access passes)."""
+    """`auth` of an entry when anonymous requests get 401 (mode Strict); {} otherwise (anonymous access passes).
+    `location` is the policy's own `jwtAuthentication.location`, when it sets one: where the verifier must put
+    its token."""
     if not auth.required:
         return {}
-    return {"auth": {"required": True, "resourceMetadata": auth.mcp is not None}}
+    fields: dict[str, Any] = {"required": True, "resourceMetadata": auth.mcp is not None}
+    location = jwt_location(auth)
+    if location is not None:
+        fields["location"] = location.to_dict()
+    return {"auth": fields}
 
 
 def route_auth_fields(auth: AuthConfig, groups: ServerGroups, visible: Sequence[str]) -> dict[str, Any]:

@@ -212,6 +212,7 @@ class RouteEndpoint:
         self.catalog = ToolCatalog(route)
         self.sessions: dict[str, UpstreamSessions] = {}
         self.seen_authorization: list[str | None] = []  # the Authorization header each MCP request still had
+        self.seen_headers: list[list[tuple[bytes, bytes]]] = []  # every header each MCP request still had
 
     async def close_all(self) -> None:
         """Close every client session's upstream sessions (front shutdown)."""
@@ -222,6 +223,7 @@ class RouteEndpoint:
     async def handle(self, request: Request) -> Response:
         """Answer one HTTP request to the route path."""
         self.seen_authorization.append(request.headers.get("authorization"))
+        self.seen_headers.append(list(request.headers.raw))
         if request.method == "DELETE":
             upstream = self.sessions.pop(request.headers.get("mcp-session-id", ""), None)
             if upstream is None:
@@ -351,6 +353,12 @@ class GatewayFront:
     def seen_authorization(self, path: str) -> list[str | None]:
         """The Authorization header of each request that reached the MCP layer of route `path`."""
         return self.app.endpoints[path].seen_authorization
+
+    def seen_header(self, path: str, name: str) -> list[list[str]]:
+        """The values of header `name` (any case) in each request that reached the MCP layer of route `path`."""
+        wanted = name.lower().encode()
+        return [[value.decode("latin-1") for key, value in headers if key.lower() == wanted]
+                for headers in self.app.endpoints[path].seen_headers]
 
     def _run(self) -> None:
         try:

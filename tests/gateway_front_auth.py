@@ -5,9 +5,20 @@ The configuration has the AgentgatewayPolicy spec's shape, so tests can feed the
 `backend.mcp.authorization` {action, policy.matchExpressions} (one per policy; they combine).
 
 Upstream behaviour copied here, from agentgateway tag v1.4.1 and the jsonwebtoken crate 10.4.0 it pins:
-- token location: `Authorization` header, prefix `Bearer ` compared ASCII case-insensitively; a header that is
-  not visible ASCII counts as no token (crates/agentgateway/src/http/auth/mod.rs `extract`,
-  `strip_prefix_ascii_case_insensitive`);
+- token location (`location`, crates/agentgateway/src/http/auth/mod.rs `AuthorizationLocation::extract`/`remove`,
+  `strip_prefix_ascii_case_insensitive`, `set_request_cookie`; the controller passes the CRD's header/cookie
+  through unchanged, controller/pkg/agentgateway/plugins/backend_policies.go): by default the `Authorization`
+  header with prefix `Bearer `. `header {name, prefix}`: the FIRST header of that name (names are
+  case-insensitive); a value that is not visible ASCII counts as no token; with a prefix, the value must start
+  with it compared ASCII case-insensitively, else there is no token (nothing is trimmed after the prefix);
+  without a prefix the whole value is the token. `cookie {name}`: every `Cookie` header in order (one that is not
+  visible ASCII is skipped), split on `;` by the cookie crate 0.18.1 `Cookie::split_parse` (no percent-decoding;
+  blank pieces skipped; each piece trimmed and split at its first `=`, name and value trimmed; no `=` or an empty
+  name: the piece is dropped; src/lib.rs `SplitCookies`, src/parse.rs `parse_inner`); the FIRST cookie whose name
+  equals `name` exactly (case-sensitive) wins and its value is the token as is (quotes kept; an empty value is an
+  empty, hence invalid, token). A token anywhere else is not seen. After validation the credential is removed:
+  every header of that name, or every cookie of that name (the other parseable cookies re-joined with `; ` into
+  one `Cookie` header, none if nothing is left);
 - modes (crates/agentgateway/src/http/jwt.rs `Jwt::apply`): no token -> 401 in Strict, else passes without
   claims; invalid token -> passes without claims (token kept) in Permissive, else 401; valid -> claims kept,
   the `Authorization` header removed before the request goes on;
@@ -119,6 +130,7 @@ class JwtAuthentication:
     mode: str
     providers: tuple[Provider, ...]
     mcp: dict | None = None
+    location: "TokenLocation" = field(default_factory=lambda: BEARER)
     # token -> (claims, provider) once its header, key and signature passed; the time-dependent claim checks
     # still run on every request, so a cached token is accepted exactly when upstream would accept it.
     _verified: dict = field(default_factory=dict, compare=False, repr=False)
@@ -129,9 +141,10 @@ class JwtAuthentication:
         where = "traffic.jwtAuthentication"
         if not isinstance(spec, dict):
             raise AuthConfigError(f"{where} must be an object")
-        unknown = sorted(set(spec) - {"mode", "providers", "mcp"})
+        unknown = sorted(set(spec) - {"mode", "providers", "mcp", "location"})
         if unknown:
-            raise AuthConfigError(f"{where}: unsupported key(s) {unknown} (the front knows mode, providers, mcp)")
+            raise AuthConfigError(f"{where}: unsupported key(s) {unknown} (the front knows mode, providers, location, "
+                                  "mcp)")
         mode = spec.get("mode", "Strict")
         if mode not in MODES:
             raise AuthConfigError(f"{where}.mode must be one of {MODES}, got {mode!r}")
@@ -152,7 +165,8 @@ class JwtAuthentication:
         mcp = spec.get("mcp")
         if mcp is not None and (not isinstance(mcp, dict) or len(providers) != 1 or mode != "Strict"):
             raise AuthConfigError(f"{where}.mcp must be an object and needs exactly one provider and mode Strict")
-        return cls(mode, tuple(providers), mcp)
+        location = TokenLocation.from_spec(spec["location"]) if "location" in spec else BEARER
+        return cls(mode, tuple(providers), mcp, location)
 
     def _find_key(self, kid: str) -> tuple[Provider, VerifyingKey]:
         for provider in self.providers:  # the first provider that has the kid wins
@@ -247,19 +261,91 @@ def _check_claims(claims: dict, provider: Provider, now: float) -> None:
         raise TokenError("the token is invalid or malformed: InvalidAudience")
 
 
-_VISIBLE = re.compile(r"[\t\x20-\x7e]*")
+_VISIBLE = re.compile(rb"[\t\x20-\x7e]*")  # http::HeaderValue::to_str succeeds exactly on these bytes
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # what http::HeaderName parses (the CRD's pattern)
+Headers = list[tuple[bytes, bytes]]
 
 
-def bearer_token(headers: list[tuple[bytes, bytes]]) -> str | None:
-    """The credential of the first `Authorization` header with prefix `Bearer ` (any case), else None
-    (http::HeaderValue::to_str fails on anything but visible ASCII: then there is no token)."""
+@dataclass(frozen=True)
+class TokenLocation:
+    """`location`: a header (lower-case `header`, optional `prefix`) or a cookie (`cookie`); exactly one is set."""
+
+    header: bytes | None = b"authorization"
+    prefix: bytes | None = b"Bearer "
+    cookie: str | None = None
+
+    @classmethod
+    def from_spec(cls, spec: object) -> "TokenLocation":
+        """From `jwtAuthentication.location` {header: {name, prefix?}} | {cookie: {name}} (queryParameter and
+        expression exist upstream; the project never renders them, so the front refuses them)."""
+        where = "traffic.jwtAuthentication.location"
+        if not isinstance(spec, dict) or len(spec) != 1 or not set(spec) <= {"header", "cookie"}:
+            raise AuthConfigError(f"{where} must be exactly one of {{header: {{name, prefix}}}} | {{cookie: {{name}}}}, "
+                                  f"got {spec!r}")
+        kind, body = next(iter(spec.items()))
+        allowed = {"name", "prefix"} if kind == "header" else {"name"}
+        if not isinstance(body, dict) or not set(body) <= allowed or not isinstance(body.get("name"), str) \
+                or not body["name"]:
+            raise AuthConfigError(f"{where}.{kind} must be an object with a non-empty name (keys: {sorted(allowed)}), "
+                                  f"got {body!r}")
+        if kind == "cookie":
+            return cls(header=None, prefix=None, cookie=body["name"])
+        if not _HEADER_NAME.fullmatch(body["name"]):
+            raise AuthConfigError(f"{where}.header.name {body['name']!r} is not an HTTP header name")
+        prefix = body.get("prefix")
+        if prefix is not None and (not isinstance(prefix, str) or not prefix):
+            raise AuthConfigError(f"{where}.header.prefix must be a non-empty string, got {prefix!r}")
+        return cls(header=body["name"].lower().encode(), prefix=prefix.encode() if prefix is not None else None)
+
+
+BEARER = TokenLocation()
+
+
+def _strip_prefix(value: bytes, prefix: bytes) -> bytes | None:
+    """`strip_prefix_ascii_case_insensitive`: the rest after `prefix` (ASCII case ignored), else None."""
+    if len(value) < len(prefix) or value[:len(prefix)].lower() != prefix.lower():  # bytes.lower: ASCII only
+        return None
+    return value[len(prefix):]
+
+
+def request_cookies(headers: Headers) -> list[tuple[str, str]]:
+    """(name, value) of every cookie, as agentgateway's `iter_request_cookies` yields them (cookie 0.18.1
+    `Cookie::split_parse`): Cookie headers in order, the non-visible-ASCII ones skipped."""
+    cookies = []
     for name, value in headers:
-        if name.lower() == b"authorization":
-            text = value.decode("latin-1")
-            if not _VISIBLE.fullmatch(text):
+        if name.lower() != b"cookie" or not _VISIBLE.fullmatch(value):
+            continue
+        for piece in value.decode("ascii").split(";"):
+            piece = piece.strip(" \t")  # Rust str::trim; only SP and HTAB can occur in a visible-ASCII value
+            if not piece or "=" not in piece:
+                continue  # blank: skipped; no '=': ParseError::MissingPair, dropped by filter_map(Result::ok)
+            cookie_name, cookie_value = piece.split("=", 1)
+            if cookie_name.strip(" \t"):
+                cookies.append((cookie_name.strip(" \t"), cookie_value.strip(" \t")))
+    return cookies
+
+
+def extract_token(location: TokenLocation, headers: Headers) -> str | None:
+    """`AuthorizationLocation::extract`: the credential at `location`, else None (no token)."""
+    if location.cookie is not None:
+        return next((value for name, value in request_cookies(headers) if name == location.cookie), None)
+    for name, value in headers:
+        if name.lower() == location.header:  # HeaderMap::get: the first value of that name
+            if not _VISIBLE.fullmatch(value):
                 return None
-            return text[7:] if text[:7].lower() == "bearer " else None
+            token = value if location.prefix is None else _strip_prefix(value, location.prefix)
+            return token.decode("ascii") if token is not None else None
     return None
+
+
+def remove_token(location: TokenLocation, headers: Headers) -> Headers:
+    """`AuthorizationLocation::remove`: the request headers without the credential."""
+    if location.cookie is None:
+        return [(name, value) for name, value in headers if name.lower() != location.header]
+    kept = [f"{name}={value}" for name, value in request_cookies(headers) if name != location.cookie]
+    rest = [(name, value) for name, value in headers if name.lower() != b"cookie"]
+    return rest + ([(b"cookie", "; ".join(kept).encode())] if kept else [])
+
 
 
 @dataclass(frozen=True)
@@ -273,7 +359,7 @@ class AuthOutcome:
 
 def authenticate(config: JwtAuthentication, headers: list[tuple[bytes, bytes]]) -> AuthOutcome:
     """agentgateway's `Jwt::apply` for one request."""
-    token = bearer_token(headers)
+    token = extract_token(config.location, headers)
     if token is None:
         return AuthOutcome(error="no bearer token found") if config.mode == "Strict" else AuthOutcome()
     try:

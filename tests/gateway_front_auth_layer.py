@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from tests.gateway_front_auth import (WELL_KNOWN, JwtAuthentication, authenticate, protected_resource_metadata,
-                                      request_base, www_authenticate)
+                                      remove_token, request_base, www_authenticate)
 from tests.gateway_front_auth import MCP_401_BODY
 
 
@@ -56,8 +56,8 @@ class JwtFront:
             return await _reply(send, 401, f"authentication failure: {outcome.error}".encode(),
                                 [(b"content-type", b"text/plain")])
         scope = dict(scope)
-        if outcome.strip:  # upstream removes a validated credential before the request goes on
-            scope["headers"] = [(name, value) for name, value in headers if name != b"authorization"]
+        if outcome.strip:  # upstream removes a validated credential (at its location) before the request goes on
+            scope["headers"] = remove_token(config.location, headers)
         scope["state"] = {**scope.get("state", {}), "jwt_claims": outcome.claims}
         await self.app(scope, receive, send)
 

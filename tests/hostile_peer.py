@@ -165,11 +165,12 @@ class Handler(BaseHTTPRequestHandler):
         return True
 
     def _echo_token(self, method, request_id) -> bool:
-        """A peer that quotes the caller's Authorization header back in an error (the verifier must redact it)."""
+        """A peer that quotes every header the caller sent (the token's, wherever it is) back in an error: the
+        verifier must redact it."""
         if method != "tools/list":
             return False
-        header = self.headers.get("Authorization", "")
-        self._send(500, f"boom: you sent {header}".encode(), content_type="text/plain")
+        sent = "; ".join(f"{name}: {value}" for name, value in self.headers.items())
+        self._send(500, f"boom: you sent {sent}".encode(), content_type="text/plain")
         return True
 
 

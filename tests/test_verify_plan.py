@@ -199,3 +199,67 @@ def test_malformed_auth_keys_name_the_entry_and_key(changes, message):
     with pytest.raises(PlanError) as caught:
         parse_plan([data])
     assert message in str(caught.value) and "plan entry 0 ('github')" in str(caught.value)
+
+
+# ------------------------------------------------------------------------- auth.location (where the token goes)
+
+def _located(location: object) -> dict:
+    return entry(auth={"required": True, "location": location})
+
+
+@pytest.mark.parametrize("location, expected", [
+    (None, ("Authorization", "Bearer abc.def")),
+    ({"header": {"name": "X-Mcp-Token", "prefix": "Token "}}, ("X-Mcp-Token", "Token abc.def")),
+    ({"header": {"name": "X-Mcp-Token"}}, ("X-Mcp-Token", "abc.def")),  # no prefix: the whole value is the token
+    ({"cookie": {"name": "mcp_token"}}, ("Cookie", "mcp_token=abc.def")),
+])
+def test_auth_location_says_where_the_token_goes(location, expected):
+    data = entry(auth={"required": True}) if location is None else _located(location)
+    (route,) = parse_plan([data])
+    assert route.token_location.header_for("abc.def") == expected
+
+
+@pytest.mark.parametrize("location, message", [
+    ("X-Mcp-Token", "'auth.location' must be an object, got 'X-Mcp-Token'"),
+    ({}, "'auth.location' must set exactly one of header | cookie"),
+    ({"header": {"name": "X-T"}, "cookie": {"name": "t"}}, "'auth.location' must set exactly one of header | cookie"),
+    ({"queryParameter": {"name": "token"}}, "unknown key(s) 'queryParameter' in 'auth.location' (allowed: header, "
+                                            "cookie)"),
+    ({"header": "X-T"}, "'auth.location.header' must be an object"),
+    ({"header": {"prefix": "Token "}}, "'auth.location.header' must have 'name'"),
+    ({"header": {"name": "X-T", "value": "x"}}, "unknown key(s) 'value' in 'auth.location.header'"),
+    ({"header": {"name": "X Token"}}, "'auth.location.header.name' must be an RFC 9110 header name"),
+    ({"header": {"name": "X-T\r\nX-Evil"}}, "'auth.location.header.name' must be an RFC 9110 header name"),
+    ({"header": {"name": "X-Tök"}}, "'auth.location.header.name' must be an RFC 9110 header name"),
+    ({"header": {"name": ""}}, "'auth.location.header.name' must be an RFC 9110 header name"),
+    ({"header": {"name": "x" * 257}}, "'auth.location.header.name' must be an RFC 9110 header name"),
+    ({"header": {"name": "content-type"}}, "'auth.location.header.name' 'content-type' is a header the verifier "
+                                           "sets itself"),
+    ({"header": {"name": "Mcp-Session-Id"}}, "is a header the verifier sets itself"),
+    ({"header": {"name": "X-T", "prefix": "Token\r\nX-Evil: 1 "}}, "'auth.location.header.prefix' must be 1-256 "
+                                                                   "visible ASCII characters or spaces"),
+    ({"header": {"name": "X-T", "prefix": "Token\n"}}, "(no control characters such as CR or LF), got 'Token\\n'"),
+    ({"header": {"name": "X-T", "prefix": "Tok\x00en "}}, "'auth.location.header.prefix' must be"),
+    ({"header": {"name": "X-T", "prefix": "Tok\ten "}}, "'auth.location.header.prefix' must be"),
+    ({"header": {"name": "X-T", "prefix": "Jetón "}}, "'auth.location.header.prefix' must be"),
+    ({"header": {"name": "X-T", "prefix": " Token"}}, "not starting with a space"),
+    ({"header": {"name": "X-T", "prefix": ""}}, "'auth.location.header.prefix' must be"),
+    ({"header": {"name": "X-T", "prefix": None}}, "'auth.location.header.prefix' must be"),
+    ({"header": {"name": "X-T", "prefix": "x" * 257}}, "'auth.location.header.prefix' must be"),
+    ({"cookie": {}}, "'auth.location.cookie' must have 'name'"),
+    ({"cookie": {"name": "mcp_token", "path": "/"}}, "unknown key(s) 'path' in 'auth.location.cookie'"),
+    ({"cookie": {"name": "mcp token"}}, "'auth.location.cookie.name' must be an RFC 6265 cookie name"),
+    ({"cookie": {"name": "a=b"}}, "'auth.location.cookie.name' must be an RFC 6265 cookie name"),
+    ({"cookie": {"name": "a;b"}}, "'auth.location.cookie.name' must be an RFC 6265 cookie name"),
+    ({"cookie": {"name": "tok\r\n"}}, "'auth.location.cookie.name' must be an RFC 6265 cookie name"),
+    ({"cookie": {"name": 7}}, "'auth.location.cookie.name' must be an RFC 6265 cookie name"),
+])
+def test_a_malformed_auth_location_names_the_entry_and_key(location, message):
+    with pytest.raises(PlanError) as caught:
+        parse_plan([_located(location)])
+    assert message in str(caught.value) and "plan entry 0 ('github')" in str(caught.value)
+
+
+def test_auth_location_needs_auth_required():
+    with pytest.raises(PlanError, match=r"plan entry 0 \('github'\): 'auth.location' needs 'auth.required' true"):
+        parse_plan([entry(auth={"required": False, "location": {"cookie": {"name": "mcp_token"}}})])

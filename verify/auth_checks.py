@@ -122,7 +122,8 @@ def restricted_problems(result: RouteResult, route: RoutePlan, timeout: float, s
         return []
     restricted = route.restricted_tools()
     try:
-        with McpHttpClient(result.url, timeout=timeout, stop_at=stop_at, token=token) as client:
+        with McpHttpClient(result.url, timeout=timeout, stop_at=stop_at, token=token,
+                           location=route.token_location) as client:
             client.initialize()
             seen = [tool["name"] for tool in client.list_tools()]
             problems = [Problem("restricted_tool_listed", f"restricted token: group-restricted tool listed: {tool}")

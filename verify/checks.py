@@ -142,7 +142,7 @@ def check_route(gateway_url: str, route: RoutePlan, timeout: float = 10.0, stop_
     """Run every check against one route and collect its problems (none means it passed).
 
     Every request ends by `stop_at` (time.monotonic) at the latest. The token is sent only to routes the plan
-    marks `auth.required`; every text of the result is redacted of the tokens.
+    marks `auth.required`, where its `auth.location` says; every text of the result is redacted of the tokens.
     """
     result = RouteResult(name=route.name, path=route.path, url=route_url(gateway_url, route.path),
                          tools_match=route.tools_match, targets=route.targets,
@@ -153,7 +153,8 @@ def check_route(gateway_url: str, route: RoutePlan, timeout: float = 10.0, stop_
     anonymous = AnonymousCheck(result.url, route, timeout, stop_at) if route.auth_required else None
     try:
         problems = []
-        with McpHttpClient(result.url, timeout=timeout, stop_at=stop_at, token=token) as client:
+        with McpHttpClient(result.url, timeout=timeout, stop_at=stop_at, token=token,
+                           location=route.token_location) as client:
             client.initialize()
             stage = "tools/list"
             result.tools = [tool["name"] for tool in client.list_tools()]
@@ -163,6 +164,8 @@ def check_route(gateway_url: str, route: RoutePlan, timeout: float = 10.0, stop_
         result.problems = (anonymous.problems() if anonymous else []) + problems
     except McpError as exc:
         problem = describe_failure(exc, getattr(exc, "method", stage))
+        if problem.kind == "token_rejected":  # say where it was sent: a wrong auth.location looks just like this
+            problem = Problem(problem.kind, f"{problem.detail} (token sent as {route.token_location.describe()})")
         if route.prefixed and stage == "initialize" and problem.kind != "route_not_found":
             problem = Problem(problem.kind, f"{problem.detail} (an aggregated route with failureMode FailClosed "
                                             "fails to initialize when any of its targets does)")

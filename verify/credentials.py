@@ -1,6 +1,7 @@
 """The verifier's bearer tokens: read from an environment variable or a file, never from the command line.
 
-A token is only ever put into an `Authorization: Bearer` header. Messages name the variable or file, never the
+A token is only ever put where the plan's `auth.location` says (default `Authorization: Bearer`; the
+characters checked here are valid in a header value and in a cookie value alike). Messages name the variable or file, never the
 value, and `redact` removes any token a peer might echo back from everything the verifier prints.
 """
 from __future__ import annotations

@@ -6,8 +6,9 @@ or SSE (agentgateway always answers with SSE).
 
 Hostile or broken peers: every request must finish by min(now + timeout, `stop_at`) whatever the peer does
 (verify/http_read.py bounds each read in time and bytes); redirects are never followed (a 3xx is a failure
-naming its Location); a reply of the wrong shape raises NotMcpReply naming what is wrong. The bearer token (if
-any) goes only into the Authorization header and never into an error message.
+naming its Location); a reply of the wrong shape raises NotMcpReply naming what is wrong. The token (if any)
+goes only where the plan's `auth.location` says (verify/token_location.py; default `Authorization: Bearer`) and
+never into an error message.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import Any
 
 import requests
 
+from verify.token_location import BEARER, TokenLocation
 from verify.http_read import ReadDeadline, ReadFailed, lines, read_prefix, read_text
 from verify.http_read import ReplyTooLarge as ReadTooLarge
 from verify.wire import JSON_TYPE, SSE_TYPE, ReplyFormatError, media_type, response_from_json, response_from_sse
@@ -90,17 +92,20 @@ def _shown(value: object) -> str:
 class McpHttpClient:
     """One MCP session against one endpoint URL. Use as a context manager so the session is DELETEd.
 
-    `stop_at` (time.monotonic) is a hard end for every request; `token` is sent as `Authorization: Bearer`.
+    `stop_at` (time.monotonic) is a hard end for every request; `token` is sent at `location` only (default
+    `Authorization: Bearer`). With a cookie location the `Cookie` header is exactly that one cookie: the session's
+    cookie jar is then not sent (it would add cookies of the same name, and agentgateway reads the first one).
     """
 
     def __init__(self, url: str, timeout: float = 10.0, http: requests.Session | None = None,
-                 stop_at: float | None = None, token: str | None = None):
+                 stop_at: float | None = None, token: str | None = None, location: TokenLocation = BEARER):
         self.url = url
         self.timeout = timeout
         self.http = http or requests.Session()
         self.http.trust_env = False  # no proxies or .netrc credentials from the environment
         self.stop_at = stop_at
         self._token = token
+        self._location = location
         self.session_id: str | None = None
         self.protocol_version: str | None = None
         self.server_info: dict = {}
@@ -128,7 +133,8 @@ class McpHttpClient:
         headers = {"Accept": f"{JSON_TYPE}, {SSE_TYPE}", "Content-Type": JSON_TYPE, "Accept-Encoding": "identity",
                    "User-Agent": f"{CLIENT_INFO['name']}/{CLIENT_INFO['version']}"}
         if self._token:
-            headers["Authorization"] = f"Bearer {self._token}"
+            name, value = self._location.header_for(self._token)
+            headers[name] = value
         if self.session_id:
             headers["Mcp-Session-Id"] = self.session_id
         if self.protocol_version:

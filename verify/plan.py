@@ -21,6 +21,11 @@ Authentication (issue 12; shared contract in the project's helper notes), all op
 - `toolGroups: {"create_issue": ["mcp-writers"]}`: these tools (client-visible names, from expectedTools or
   deniedTools) are visible and callable only for callers in one of the groups.
 - `groupsClaim: "groups"`: the JWT claim holding the caller's groups (informational for the verifier).
+- `auth.location`: where the gateway reads the token (agentgateway's `jwtAuthentication.location`), exactly one of
+  `{"header": {"name": "X-Mcp-Token", "prefix": "Token "}}` (`prefix` optional: without it the whole header value
+  is the token) or `{"cookie": {"name": "mcp_token"}}`. Absent: `Authorization: Bearer <token>`. The verifier
+  sends its tokens there and nowhere else (verify/token_location.py); names must be RFC 9110 header names or
+  RFC 6265 cookie names, a prefix visible ASCII (no control characters). Needs `auth.required` true.
 Group rules need `auth.required`.
 
 Every problem raises PlanError with a message that names the entry and the key.
@@ -33,12 +38,13 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from verify.token_location import BEARER, LocationError, TokenLocation, parse_location
 from verify.tool_names import DELIMITER, split_prefixed
 
 REQUIRED_KEYS = ("name", "path", "expectedTools")
 OPTIONAL_KEYS = ("deniedTools", "probe", "toolsMatch", "targets", "auth", "allowedGroups", "toolGroups",
                  "groupsClaim")
-AUTH_KEYS = ("required", "resourceMetadata")  # the keys of an entry's `auth` object
+AUTH_KEYS = ("required", "resourceMetadata", "location")  # the keys of an entry's `auth` object
 TOOLS_MATCH = ("exact", "atLeast")
 # agentgateway's MCP target names (a Gateway API SectionName): lower case, '-', '.'; never the '_' delimiter
 TARGET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -66,6 +72,7 @@ class RoutePlan:
     allowed_groups: tuple[str, ...] = ()
     tool_groups: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (tool, groups) in plan order
     groups_claim: str | None = None
+    token_location: TokenLocation = BEARER  # where the verifier's tokens go (auth.location)
 
     @property
     def prefixed(self) -> bool:
@@ -122,7 +129,7 @@ def _route(index: int, raw: object) -> RoutePlan:
     if tools_match not in TOOLS_MATCH:
         raise PlanError(f"{entry}: 'toolsMatch' must be one of {', '.join(TOOLS_MATCH)}, got {tools_match!r}")
     targets = _targets(entry, raw["targets"]) if "targets" in raw else ()
-    auth_required, resource_metadata = _auth(entry, raw.get("auth"))
+    auth_required, resource_metadata, token_location = _auth(entry, raw.get("auth"))
     allowed_groups = _string_list(entry, "allowedGroups", raw.get("allowedGroups", []))
     tool_groups = _tool_groups(entry, raw.get("toolGroups", {}), expected + denied)
     groups_claim = raw.get("groupsClaim")
@@ -136,20 +143,22 @@ def _route(index: int, raw: object) -> RoutePlan:
     return RoutePlan(name=name, path=path, expected_tools=expected, probe_tool=probe_tool,
                      probe_arguments=arguments, denied_tools=denied, tools_match=tools_match, targets=targets,
                      auth_required=auth_required, resource_metadata=resource_metadata,
-                     allowed_groups=allowed_groups, tool_groups=tool_groups, groups_claim=groups_claim)
+                     allowed_groups=allowed_groups, tool_groups=tool_groups, groups_claim=groups_claim,
+                     token_location=token_location)
 
 
-def _auth(entry: str, auth: object) -> tuple[bool, bool]:
-    """(required, resourceMetadata) of the entry's `auth` object; (False, False) when it has none."""
+def _auth(entry: str, auth: object) -> tuple[bool, bool, TokenLocation]:
+    """(required, resourceMetadata, token location) of the entry's `auth` object; (False, False, BEARER) when it
+    has none."""
     if auth is None:
-        return False, False
+        return False, False, BEARER
     if not isinstance(auth, dict):
         raise PlanError(f"{entry}: 'auth' must be an object, got {auth!r}")
     unknown = sorted(set(auth) - set(AUTH_KEYS))
     if unknown:
         raise PlanError(f"{entry}: unknown key(s) {', '.join(map(repr, unknown))} in 'auth' "
                         f"(allowed: {', '.join(AUTH_KEYS)})")
-    for key in AUTH_KEYS:
+    for key in ("required", "resourceMetadata"):
         if key in auth and not isinstance(auth[key], bool):
             raise PlanError(f"{entry}: 'auth.{key}' must be true or false, got {auth[key]!r}")
     if "required" not in auth:
@@ -157,7 +166,15 @@ def _auth(entry: str, auth: object) -> tuple[bool, bool]:
     required, metadata = auth["required"], auth.get("resourceMetadata", False)
     if metadata and not required:
         raise PlanError(f"{entry}: 'auth.resourceMetadata' true needs 'auth.required' true")
-    return required, metadata
+    if "location" not in auth:
+        return required, metadata, BEARER
+    if not required:
+        raise PlanError(f"{entry}: 'auth.location' needs 'auth.required' true (the token is sent only to routes "
+                        "that require it)")
+    try:
+        return required, metadata, parse_location(auth["location"])
+    except LocationError as exc:
+        raise PlanError(f"{entry}: {exc}") from None
 
 
 def _tool_groups(entry: str, value: object, tools: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
