@@ -30,6 +30,11 @@ def _ok(request_id, result: dict) -> bytes:
     return json.dumps({"jsonrpc": "2.0", "id": request_id, "result": result}).encode()
 
 
+# Headers every verifier request has; the echo_token scenario quotes the others (whichever carries the token).
+PLAIN = frozenset(("host", "user-agent", "accept", "accept-encoding", "connection", "content-type", "content-length",
+                   "mcp-session-id", "mcp-protocol-version"))
+
+
 class Handler(BaseHTTPRequestHandler):
     """Dispatches on the server's scenario; `self.server.seen` records (method, headers) of each request."""
 
@@ -165,11 +170,12 @@ class Handler(BaseHTTPRequestHandler):
         return True
 
     def _echo_token(self, method, request_id) -> bool:
-        """A peer that quotes every header the caller sent (the token's, wherever it is) back in an error: the
-        verifier must redact it."""
+        """A peer that quotes every header the caller sent but the standard HTTP/MCP ones (so the one carrying the
+        token, wherever it is, comes first in the verifier's 200-character snippet) back in an error: the verifier
+        must redact it."""
         if method != "tools/list":
             return False
-        sent = "; ".join(f"{name}: {value}" for name, value in self.headers.items())
+        sent = "; ".join(f"{name}: {value}" for name, value in self.headers.items() if name.lower() not in PLAIN)
         self._send(500, f"boom: you sent {sent}".encode(), content_type="text/plain")
         return True
 

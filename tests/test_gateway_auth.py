@@ -34,6 +34,7 @@ from components.readiness import POLICY_WAIT_FOR
 from tests.k8s_schema import assert_valid, validate_object
 from tests.pulumi_mocks import cli_config, mocks, run_program  # noqa: F401 (fixture)
 from tests.resource_types import BACKEND, HTTP_ROUTE, POLICY
+from verify.plan import parse_plan
 
 INLINE = json.dumps({"keys": [{"kty": "EC", "kid": "k1", "crv": "P-256", "x": "AA", "y": "AA"}]})
 GATEWAY_REF = PolicyTargetReference(group="gateway.networking.k8s.io", kind="Gateway", name="mcp-gateway")
@@ -213,10 +214,18 @@ def test_optional_modes_keep_anonymous_access_in_the_plan(mocks, mode):
 
 @pytest.mark.parametrize("location, expected", [
     ({"header": {"name": "X-Mcp-Token", "prefix": "Token "}}, {"header": {"name": "X-Mcp-Token", "prefix": "Token "}}),
+    ({"header": {"name": "X-Mcp-Token"}}, {"header": {"name": "X-Mcp-Token"}}),
     ({"cookie": {"name": "mcp_token"}}, {"cookie": {"name": "mcp_token"}}),
 ])
-def test_the_token_location_reaches_the_policy(mocks, location, expected):
-    declared = run_program(mocks, cli_config("dev", {"mcp-federation:auth": {**AUTH, "location": location}}))
+def test_the_token_location_reaches_the_policy_and_the_plan(mocks, location, expected):
+    declared = run_program(mocks, cli_config("dev", {"mcp-federation:auth": {**AUTH, "location": location},
+                                                     "mcp-federation:aggregate": {"enabled": True}}))
     (policy,) = _jwt_policies(declared)
     assert_valid(policy.inputs)
     assert policy.inputs["spec"]["traffic"]["jwtAuthentication"]["location"] == expected
+    plan = declared.outputs["verificationPlan"]
+    assert [entry["auth"] for entry in plan] == [{"required": True, "resourceMetadata": False,
+                                                  "location": expected}] * len(plan)
+    name, value = parse_plan(plan)[0].token_location.header_for("t0ken")  # the verifier reads it
+    assert (name, value) == ("Cookie", "mcp_token=t0ken") if "cookie" in expected else \
+        (name, value) == ("X-Mcp-Token", expected["header"].get("prefix", "") + "t0ken")
