@@ -169,6 +169,21 @@ class Handler(BaseHTTPRequestHandler):
                    headers={"Mcp-Session-Id": SESSION})
         return True
 
+    def _set_cookie(self, method, request_id) -> bool:
+        """A peer that answers initialize normally but also sets cookies, one named like the verifier's token cookie."""
+        if method != "initialize":
+            return False
+        self.send_response(200)
+        body = _ok(request_id, {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}},
+                                "serverInfo": {"name": "hostile", "version": "0"}})
+        for name, value in (("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                            ("Mcp-Session-Id", SESSION), ("Set-Cookie", "mcp_token=planted; Path=/"),
+                            ("Set-Cookie", "sticky=1; Path=/")):
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+        return True
+
     def _echo_token(self, method, request_id) -> bool:
         """A peer that quotes every header the caller sent but the standard HTTP/MCP ones (so the one carrying the
         token, wherever it is, comes first in the verifier's 200-character snippet) back in an error: the verifier

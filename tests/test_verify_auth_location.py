@@ -69,6 +69,16 @@ def test_the_token_goes_only_where_the_plan_says_and_is_redacted_when_echoed(tmp
         assert headers[header] == prefix + FULL and "Authorization" not in headers
 
 
+def test_cookies_the_peer_sets_never_join_or_replace_the_token_cookie(tmp_path):
+    plan = [{"name": "echo", "path": "/mcp", "expectedTools": ["ping_tool"], "auth": {"required": True,
+                                                                                     "location": COOKIE}}]
+    with HostilePeer("set_cookie") as peer:
+        cli(tmp_path, peer.url.rsplit("/mcp", 1)[0], plan, restricted=None, deadline="0")
+        sent = [headers.get("Cookie") for _, headers in peer.seen]
+    assert sent.count(None) == 1 and len(sent) >= 4, sent  # the anonymous probe sends no cookie
+    assert set(sent) - {None} == {f"mcp_token={FULL}"}
+
+
 def test_a_bad_location_in_the_plan_is_a_configuration_error(tmp_path):
     plan = [{"name": "echo", "path": "/mcp", "expectedTools": ["ping_tool"],
              "auth": {"required": True, "location": {"header": {"name": "X-T", "prefix": "Token\r\nX-Evil: 1"}}}}]

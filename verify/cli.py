@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "at the latest")
     token = parser.add_mutually_exclusive_group()
     token.add_argument("--token-env", metavar="NAME",
-                       help="environment variable holding the bearer token for routes with auth.required")
+                       help="environment variable holding the token for routes with auth.required (sent where "
+                            "the plan's auth.location says; default Authorization: Bearer)")
     token.add_argument("--token-file", metavar="PATH", help="file holding that bearer token")
     restricted = parser.add_mutually_exclusive_group()
     restricted.add_argument("--restricted-token-env", metavar="NAME",
