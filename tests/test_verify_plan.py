@@ -263,3 +263,12 @@ def test_a_malformed_auth_location_names_the_entry_and_key(location, message):
 def test_auth_location_needs_auth_required():
     with pytest.raises(PlanError, match=r"plan entry 0 \('github'\): 'auth.location' needs 'auth.required' true"):
         parse_plan([entry(auth={"required": False, "location": {"cookie": {"name": "mcp_token"}}})])
+
+
+def test_a_token_location_is_checked_however_it_is_built():
+    """Library callers build TokenLocation directly: a bad name or prefix never reaches a request either."""
+    from verify.token_location import LocationError, TokenLocation
+    for kwargs in ({"header": "X-T\r\nX-Evil"}, {"header": "X-T", "prefix": "Token\r\n"}, {"header": None},
+                   {"header": None, "prefix": None, "cookie": "a;b"}, {"header": "X-T", "cookie": "t"}):
+        with pytest.raises(LocationError):
+            TokenLocation(**kwargs)

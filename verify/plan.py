@@ -38,7 +38,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from verify.token_location import BEARER, LocationError, TokenLocation, parse_location
+from verify.token_location import BEARER, MAX_NAME, LocationError, TokenLocation
 from verify.tool_names import DELIMITER, split_prefixed
 
 REQUIRED_KEYS = ("name", "path", "expectedTools")
@@ -152,12 +152,7 @@ def _auth(entry: str, auth: object) -> tuple[bool, bool, TokenLocation]:
     has none."""
     if auth is None:
         return False, False, BEARER
-    if not isinstance(auth, dict):
-        raise PlanError(f"{entry}: 'auth' must be an object, got {auth!r}")
-    unknown = sorted(set(auth) - set(AUTH_KEYS))
-    if unknown:
-        raise PlanError(f"{entry}: unknown key(s) {', '.join(map(repr, unknown))} in 'auth' "
-                        f"(allowed: {', '.join(AUTH_KEYS)})")
+    auth = _object(entry, "auth", auth, AUTH_KEYS)
     for key in ("required", "resourceMetadata"):
         if key in auth and not isinstance(auth[key], bool):
             raise PlanError(f"{entry}: 'auth.{key}' must be true or false, got {auth[key]!r}")
@@ -171,8 +166,38 @@ def _auth(entry: str, auth: object) -> tuple[bool, bool, TokenLocation]:
     if not required:
         raise PlanError(f"{entry}: 'auth.location' needs 'auth.required' true (the token is sent only to routes "
                         "that require it)")
+    return required, metadata, _location(entry, auth["location"])
+
+
+def _object(entry: str, where: str, value: object, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict:
+    """`value` if it is an object with only `allowed` keys and every `required` one; else PlanError naming `where`."""
+    if not isinstance(value, dict):
+        raise PlanError(f"{entry}: '{where}' must be an object, got {value!r}")
+    unknown = sorted(set(value) - set(allowed))
+    if unknown:
+        raise PlanError(f"{entry}: unknown key(s) {', '.join(map(repr, unknown))} in '{where}' "
+                        f"(allowed: {', '.join(allowed)})")
+    missing = [key for key in required if key not in value]
+    if missing:
+        raise PlanError(f"{entry}: '{where}' must have {', '.join(map(repr, missing))}")
+    return value
+
+
+def _location(entry: str, value: object) -> TokenLocation:
+    """`auth.location`: {header: {name, prefix?}} | {cookie: {name}} (agentgateway's queryParameter and expression
+    are not offered by the project), as a TokenLocation whose names and prefix are checked."""
+    location = _object(entry, "auth.location", value, ("header", "cookie"))
+    if len(location) != 1:
+        raise PlanError(f"{entry}: 'auth.location' must set exactly one of header | cookie, got {value!r}")
     try:
-        return required, metadata, parse_location(auth["location"])
+        if "cookie" in location:
+            cookie = _object(entry, "auth.location.cookie", location["cookie"], ("name",), ("name",))
+            return TokenLocation(header=None, prefix=None, cookie=cookie["name"])
+        header = _object(entry, "auth.location.header", location["header"], ("name", "prefix"), ("name",))
+        if "prefix" in header and not header["prefix"]:  # "" or null: leave the key out for no prefix
+            raise LocationError("header.prefix", f"must be 1-{MAX_NAME} visible ASCII characters or spaces (leave "
+                                                 f"it out for none), got {header['prefix']!r}")
+        return TokenLocation(header=header["name"], prefix=header.get("prefix"))
     except LocationError as exc:
         raise PlanError(f"{entry}: {exc}") from None
 

@@ -29,23 +29,49 @@ RESERVED_HEADERS = frozenset(name.lower() for name in (
 
 
 class LocationError(ValueError):
-    """The plan's `auth.location` is malformed (the message names the key below `auth.location`)."""
+    """A location that cannot be used; `key` is the bad key below `auth.location` (e.g. `header.prefix`; "" for
+    the location itself)."""
+
+    def __init__(self, key: str, detail: str):
+        self.key, self.detail = key, detail
+        super().__init__(f"'{'.'.join(filter(None, ('auth.location', key)))}' {detail}")
 
 
 @dataclass(frozen=True)
 class TokenLocation:
-    """A header (`header`, with `prefix` before the token) or a cookie (`cookie`): exactly one is set."""
+    """A header (`header`, with `prefix` before the token; None: no prefix, the whole value is the token) or a
+    cookie (`cookie`): exactly one is set. Checked on construction, so no bad name or prefix ever reaches a
+    request."""
 
     header: str | None = "Authorization"
-    prefix: str = "Bearer "
+    prefix: str | None = "Bearer "
     cookie: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.header is None) == (self.cookie is None):
+            raise LocationError("", "must set exactly one of header | cookie")
+        if self.cookie is not None:
+            _check_name(self.cookie, "cookie.name", "an RFC 6265 cookie name")
+            if self.prefix is not None:
+                raise LocationError("cookie", "takes no prefix")
+            return
+        assert self.header is not None
+        _check_name(self.header, "header.name", "an RFC 9110 header name")
+        if self.header.lower() in RESERVED_HEADERS:
+            raise LocationError("header.name", f"{self.header!r} is a header the verifier sets itself for MCP or "
+                                               "HTTP framing; the token cannot go there")
+        if self.prefix is not None and (not isinstance(self.prefix, str) or not PREFIX.fullmatch(self.prefix)
+                                        or len(self.prefix) > MAX_NAME):
+            raise LocationError("header.prefix", f"must be 1-{MAX_NAME} visible ASCII characters or spaces, not "
+                                                 "starting with a space (no control characters such as CR or LF), "
+                                                 f"got {self.prefix!r}")
 
     def header_for(self, token: str) -> tuple[str, str]:
         """(header name, header value) carrying `token` here."""
         if self.cookie is not None:
             return "Cookie", f"{self.cookie}={token}"
         assert self.header is not None
-        return self.header, f"{self.prefix}{token}"
+        return self.header, f"{self.prefix or ''}{token}"
 
     def describe(self) -> str:
         """Where the token goes, for messages (never the token)."""
@@ -54,47 +80,10 @@ class TokenLocation:
         return f"header {self.header}" + (f" with prefix {self.prefix!r}" if self.prefix else "")
 
 
-BEARER = TokenLocation()
-
-
-def _keys(value: object, where: str, allowed: tuple[str, ...], required: tuple[str, ...]) -> dict:
-    if not isinstance(value, dict):
-        raise LocationError(f"'{where}' must be an object, got {value!r}")
-    unknown = sorted(set(value) - set(allowed))
-    if unknown:
-        raise LocationError(f"unknown key(s) {', '.join(map(repr, unknown))} in '{where}' (allowed: "
-                            f"{', '.join(allowed)})")
-    missing = [key for key in required if key not in value]
-    if missing:
-        raise LocationError(f"'{where}' must have {', '.join(map(repr, missing))}")
-    return value
-
-
-def _name(value: object, where: str, what: str) -> str:
+def _check_name(value: object, key: str, what: str) -> None:
     if not isinstance(value, str) or not TOKEN.fullmatch(value) or len(value) > MAX_NAME:
-        raise LocationError(f"'{where}' must be {what} (1-{MAX_NAME} of letters, digits and !#$%&'*+-.^_`|~), "
-                            f"got {value!r}")
-    return value
+        raise LocationError(key, f"must be {what} (1-{MAX_NAME} of letters, digits and !#$%&'*+-.^_`|~), got "
+                                 f"{value!r}")
 
 
-def parse_location(value: object, where: str = "auth.location") -> TokenLocation:
-    """The TokenLocation of a plan's `auth.location` object; LocationError names the bad key."""
-    location = _keys(value, where, ("header", "cookie"), ())
-    if len(location) != 1:
-        raise LocationError(f"'{where}' must set exactly one of header | cookie, got {value!r}")
-    if "cookie" in location:
-        cookie = _keys(location["cookie"], f"{where}.cookie", ("name",), ("name",))
-        return TokenLocation(header=None, prefix="", cookie=_name(cookie["name"], f"{where}.cookie.name",
-                                                                   "an RFC 6265 cookie name"))
-    header = _keys(location["header"], f"{where}.header", ("name", "prefix"), ("name",))
-    name = _name(header["name"], f"{where}.header.name", "an RFC 9110 header name")
-    if name.lower() in RESERVED_HEADERS:
-        raise LocationError(f"'{where}.header.name' {name!r} is a header the verifier sets itself for MCP or HTTP "
-                            "framing; the token cannot go there")
-    if "prefix" not in header:  # no prefix: the whole header value is the token
-        return TokenLocation(header=name, prefix="")
-    prefix = header["prefix"]
-    if not isinstance(prefix, str) or not PREFIX.fullmatch(prefix) or len(prefix) > MAX_NAME:
-        raise LocationError(f"'{where}.header.prefix' must be 1-{MAX_NAME} visible ASCII characters or spaces, not "
-                            f"starting with a space (no control characters such as CR or LF), got {prefix!r}")
-    return TokenLocation(header=name, prefix=prefix)
+BEARER = TokenLocation()
