@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from .config import CORE_FILE, ServerConfig
+from .tool_names import tool_name_problem
 
 TOOLS_MATCH_EXACT = "exact"      # the route lists exactly the expected tools (a server file's TOOLS)
 TOOLS_MATCH_AT_LEAST = "atLeast"  # the route lists at least them (an image may offer more than its config states)
@@ -98,6 +99,9 @@ def _tool(path: Path, index: int, tool: Any) -> ToolInfo:
     name = getattr(tool, "name", None)
     if not isinstance(name, str) or not name:
         raise CatalogError(f"{path}: TOOLS[{index}] has no string .name (got {name!r})")
+    problem = tool_name_problem(name)  # the policy's CEL rules and the dangerous-tools annotation rely on it
+    if problem:
+        raise CatalogError(f"{path}: TOOLS[{index}] name {problem}")
     read_only = getattr(tool, "read_only", None)
     return ToolInfo(name=name, description=str(getattr(tool, "description", "")),
                     dangerous=bool(getattr(tool, "dangerous", False)),

@@ -17,15 +17,15 @@ Membership is list membership: in agentgateway's CEL (`crates/cel-fork/cel/src/o
 """
 from __future__ import annotations
 
-import json
 from typing import Optional, Sequence
 
+from .cel_literal import cel_string
 from .config import ServerGroups
 
 
 def group_condition(claim: str, groups: Sequence[str]) -> str:
     """CEL that is true exactly when the caller's `claim` is a list containing one of `groups`."""
-    members = " || ".join(f"{json.dumps(group)} in jwt.{claim}" for group in groups)
+    members = " || ".join(f"{cel_string(group)} in jwt.{claim}" for group in groups)
     if len(groups) > 1:
         members = f"({members})"
     return f"has(jwt.{claim}) && type(jwt.{claim}) == list && {members}"

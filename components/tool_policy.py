@@ -13,12 +13,12 @@ matches and everything else is hidden (so are prompts and resources, which have 
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Iterable, Literal, Mapping, Optional, Sequence
 
 import pulumi
 
+from .cel_literal import cel_string
 from .labels import PART_OF
 from .readiness import POLICY_WAIT_FOR, WAIT_FOR_ANNOTATION
 from .tool_access import with_condition
@@ -43,9 +43,9 @@ PolicyTool = tuple[Optional[str], str]  # (target, tool); target None: the tool 
 def tool_expression(target: Optional[str], tool: str) -> str:
     """The CEL rule matching one tool: `mcp.tool.name == "delete_repo"` on a single-target backend, and
     `mcp.tool.target == "github" && mcp.tool.name == "delete_repo"` on an aggregated one (target given).
-    JSON string literals are valid CEL string literals (same quoting and escapes)."""
-    name_rule = f"mcp.tool.name == {json.dumps(tool)}"
-    return name_rule if target is None else f"mcp.tool.target == {json.dumps(target)} && {name_rule}"
+    The literals are written by components/cel_literal.py so that agentgateway compiles them for any name."""
+    name_rule = f"mcp.tool.name == {cel_string(tool)}"
+    return name_rule if target is None else f"mcp.tool.target == {cel_string(target)} && {name_rule}"
 
 
 def dangerous_tools_annotation(pairs: Iterable[tuple[str, str]]) -> str:

@@ -84,6 +84,14 @@ BAD_FILES = {
     "duplicate tool names": (
         "import mcp_core\nT = mcp_core.Tool('a', 'd', {'type': 'object'}, lambda a: {})\nTOOLS = [T, T]\n"
         "PROBE = {'tool': 'a'}\n", "TOOLS names a more than once"),
+    "a tool name outside the MCP rule": (
+        "import mcp_core\nTOOLS = [mcp_core.Tool('wipe_\\U0001f5d1', 'd', {'type': 'object'}, lambda a: {})]\n"
+        "PROBE = {'tool': 'wipe_\\U0001f5d1'}\n",
+        "TOOLS[0] name 'wipe_\U0001f5d1' is not an MCP tool name (1 to 128 characters, each an ASCII letter, digit, "
+        "'_', '-' or '.'"),
+    "a tool name too long": (
+        "import mcp_core\nTOOLS = [mcp_core.Tool('a' * 129, 'd', {'type': 'object'}, lambda a: {})]\n"
+        "PROBE = {'tool': 'a'}\n", f"TOOLS[0] name {'a' * 129!r} is not an MCP tool name"),
     "import error": ("import no_such_module_here\n",
                      "import failed: ModuleNotFoundError: No module named 'no_such_module_here'"),
 }

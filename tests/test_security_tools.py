@@ -2,10 +2,13 @@
 objects the program declares (validated against the real CRD incl. its CEL rules) and the verification plan."""
 from __future__ import annotations
 
+import re
+
 import celpy
 import pytest
 
 from components.catalog import load_catalog
+from components.cel_literal import cel_string, parse_cel_string
 from components.config import CODE_DIR, ConfigError, parse_config
 from components.labels import DANGEROUS_TOOLS_ANNOTATION
 from components.tool_policy import (
@@ -52,6 +55,59 @@ def test_expression_quotes_odd_tool_names():
     expression = tool_expression(None, odd)
     assert _cel_matches(expression, "t", odd) is True
     assert _cel_matches(expression, "t", "say") is False
+
+
+def _agentgateway_string(literal: str) -> str:
+    """What agentgateway v1.4.1 makes of a double-quoted CEL literal: the lexer's STRING rule (CEL.g4: no raw
+    newline or carriage return) and `parse_quoted_string`'s escapes, each `\\u`/`\\U` decoded on its own with
+    `char::from_u32`, which refuses a surrogate (crates/cel-fork/cel/src/parser/parse.rs 246-372)."""
+    assert literal[0] == literal[-1] == '"' and "\n" not in literal and "\r" not in literal, literal
+    simple = {"a": "\a", "b": "\b", "v": "\v", "f": "\f", "n": "\n", "r": "\r", "t": "\t",
+              "\\": "\\", "?": "?", "'": "'", '"': '"', "`": "`"}
+    out, body, index = [], literal[1:-1], 0
+    while index < len(body):
+        char = body[index]
+        if char == '"':
+            raise AssertionError(f"unescaped quote in {literal!r}")
+        if char != "\\":
+            out.append(char)
+            index += 1
+            continue
+        escape = body[index + 1]
+        if escape in simple:
+            out.append(simple[escape])
+            index += 2
+        elif escape in "xuU":
+            width = {"x": 2, "u": 4, "U": 8}[escape]
+            code = int(body[index + 2:index + 2 + width], 16)
+            assert not 0xD800 <= code <= 0xDFFF and code <= 0x10FFFF, f"char::from_u32({code:#x}) fails: {literal!r}"
+            out.append(chr(code))
+            index += 2 + width
+        else:
+            raise AssertionError(f"escape \\{escape} is not CEL: {literal!r}")
+    return "".join(out)
+
+
+@pytest.mark.parametrize("tool", ["wipe_\U0001f5d1", "caf\u00e9", "a\x00b\nc\u2028d\x7f", 'q"\\/'])
+def test_expressions_of_any_string_compile_in_agentgateway(tool):
+    """Non-BMP characters must not become surrogate pairs (json.dumps did): agentgateway replaces a rule it cannot
+    compile by one that always errors, so a Deny would never apply."""
+    expression = tool_expression("t\U0001f5d1", tool)
+    literals = re.findall(r'"(?:[^"\\]|\\.)*"', expression)
+    assert [_agentgateway_string(literal) for literal in literals] == ["t\U0001f5d1", tool]
+    assert expression.isascii()
+    assert _cel_matches(expression, "t\U0001f5d1", tool) is True
+    assert _cel_matches(expression, "t\U0001f5d1", tool + "x") is False
+
+
+def test_cel_literals_round_trip_and_only_the_written_form_parses():
+    for value in ("", "delete_repo", 'q"\\', "wipe_\U0001f5d1", "\x00\n\u2028\x7f\u00e9"):
+        assert parse_cel_string(cel_string(value)) == value
+    assert cel_string("wipe_\U0001f5d1") == '"wipe_\\U0001f5d1"'
+    for other in ("'delete_repo'", '"\\ud83d\\uddd1"', '"\\u0041"', '"\\n"', '"a" + "b"', 'r"a"', '"\\x41"'):
+        assert parse_cel_string(other) is None, other
+    with pytest.raises(ValueError, match="lone surrogate"):
+        cel_string("\ud83d")
 
 
 def test_dangerous_tools_annotation_is_sorted_pairs():
