@@ -1,14 +1,19 @@
 """Rule dangerous-tools-denied: outside dev stacks, every dangerous tool of every backend is denied at the gateway.
 
 The program marks each AgentgatewayBackend with the annotation `mcp-federation.dev/dangerous-tools`: sorted,
-comma-separated `<target>/<tool>` pairs ('' if none). A pair is denied when an AgentgatewayPolicy declared in the
-stack targets that backend (`targetRefs` kind AgentgatewayBackend, same name and namespace) and its
-`backend.mcp.authorization` either has action Deny with the pair's canonical expression among `matchExpressions`,
-or has action Allow (the default) while no Allow policy of the backend lists that expression (agentgateway denies
-everything an Allow list does not match; a matching Deny rule wins over any Allow rule). The canonical expressions
-come from `components.tool_policy.tool_expression`, the function the program builds its policies with: both the
-target-qualified form and the plain `mcp.tool.name` form match the pair (the latter on every target), so either
-counts, whichever form the program chose for the backend.
+comma-separated `<target>/<tool>` pairs ('' if none; tool names follow the MCP rule, components/tool_names.py).
+The rule fails closed: a pair counts as denied only when
+* an AgentgatewayPolicy that targets the whole backend (`targetRefs` kind AgentgatewayBackend, same name and
+  namespace, no `sectionName`) has `backend.mcp.authorization` action Deny with the pair's canonical expression
+  (`components.tool_policy.tool_expression`, target-qualified or by name) among `matchExpressions`; or
+* such a policy has action Allow (the default), and no Allow rule that may reach the backend can match the pair.
+  An Allow rule is read only in the forms the program writes (policy/tool_rules.py); any other CEL may match
+  anything. Allow rules may reach the backend from policies on the backend, on a section of it, or on a route,
+  listener or Gateway (agentgateway v1.4.1 `crates/agentgateway/src/store/binds.rs` `internal_backend_policies`
+  gathers backend policies of all of them, and authorization rule sets compose).
+A Deny counts only on the whole backend: MCP authorization is evaluated with the backend-level policies
+(`crates/agentgateway/src/mcp/router.rs` line 114), not the per-target ones merged at lines 86-91, and the CRD
+refuses `backend.mcp` on an AgentgatewayBackend `sectionName` anyway.
 """
 from __future__ import annotations
 
@@ -16,9 +21,12 @@ from collections.abc import Mapping
 from typing import Iterable, NamedTuple, Optional, Sequence
 
 from components.labels import DANGEROUS_TOOLS_ANNOTATION
+from components.tool_names import tool_name_problem
+from components.tool_policy import tool_expression
 
 from .k8s_objects import as_list, as_mapping, describe, get_path, namespace_of, stack_of_urn
-from .stack_objects import StackObject, Violation, object_key, of_kind, provider_props
+from .stack_objects import ObjectKey, StackObject, Violation, object_key, of_kind, provider_props
+from .tool_rules import parse_tool_rule
 
 DEFAULT_DEV_STACKS = ("dev",)
 BACKEND = ("agentgateway.dev", "AgentgatewayBackend")
@@ -33,21 +41,23 @@ class DangerousTool(NamedTuple):
 
 
 class Authorization(NamedTuple):
-    """The MCP authorization of one AgentgatewayPolicy: its action and its CEL expressions."""
+    """The MCP authorization of one AgentgatewayPolicy that may reach a backend: its action, its CEL expressions,
+    and whether the policy targets the whole backend (False: a section of it, a route, listener or Gateway)."""
 
     action: str
     expressions: tuple[str, ...]
+    whole_backend: bool = True
 
 
 def parse_annotation(value: str) -> tuple[list[DangerousTool], list[str]]:
     """The pairs of an annotation value, and a message for each malformed entry."""
     pairs, problems = [], []
-    for entry in (e.strip() for e in value.split(",")):
-        if not entry:
-            continue
+    for entry in value.split(",") if value else ():
         target, slash, tool = entry.partition("/")
         if not slash or not target or not tool or "/" in tool:
             problems.append(f"entry {entry!r} is not <target>/<tool>")
+        elif tool_name_problem(tool):
+            problems.append(f"entry {entry!r}: {tool_name_problem(tool)}")
         else:
             pairs.append(DangerousTool(target, tool))
     return pairs, problems
@@ -55,8 +65,6 @@ def parse_annotation(value: str) -> tuple[list[DangerousTool], list[str]]:
 
 def matching_expressions(pair: DangerousTool) -> tuple[str, str]:
     """The canonical CEL expressions that match this tool: target-qualified first, then by tool name only."""
-    from components.tool_policy import tool_expression  # lazy: the repo root is put on sys.path by the pack
-
     return tool_expression(pair.target, pair.tool), tool_expression(None, pair.tool)
 
 
@@ -74,36 +82,65 @@ def checked_stack(resources: Sequence[StackObject], dev_stacks: Sequence[str]) -
     return stack, of_kind(resources, *POLICY)
 
 
+def _reach(policy: StackObject, key: ObjectKey) -> Optional[bool]:
+    """Whether `policy`'s backend policies reach the backend `key`: True on the whole backend, False possibly
+    (a section of it, a route, listener or Gateway, or selectors: binds.rs gathers them all), None not at all."""
+    if as_list(get_path(policy.props, "spec", "targetSelectors")):
+        return False
+    same_namespace = namespace_of(policy.props, provider_props(policy)) == key.namespace
+    reach = None
+    for ref in (as_mapping(r) for r in as_list(get_path(policy.props, "spec", "targetRefs"))):
+        if (ref.get("group"), ref.get("kind")) == BACKEND:
+            if ref.get("name") == key.name and same_namespace:
+                if ref.get("sectionName") is None:
+                    return True
+                reach = False
+        elif ref.get("kind") != "Service":
+            reach = False
+    return reach
+
+
 def _authorizations(policies: Iterable[StackObject], backend: StackObject) -> list[Authorization]:
-    """The MCP authorizations of the declared AgentgatewayPolicies that target `backend`."""
+    """The MCP authorizations of the declared AgentgatewayPolicies that may reach `backend`."""
     key = object_key(backend)
     found = []
     for policy in policies:
-        if key is None or namespace_of(policy.props, provider_props(policy)) != key.namespace:
-            continue
-        refs = [as_mapping(r) for r in as_list(get_path(policy.props, "spec", "targetRefs"))]
-        if not any((r.get("group"), r.get("kind"), r.get("name")) == (*BACKEND, key.name) for r in refs):
-            continue
+        reach = None if key is None else _reach(policy, key)
         authorization = as_mapping(get_path(policy.props, "spec", "backend", "mcp", "authorization"))
-        if authorization:
-            expressions = as_list(get_path(authorization, "policy", "matchExpressions"))
-            found.append(Authorization(str(authorization.get("action") or "Allow"),
-                                       tuple(e for e in expressions if isinstance(e, str))))
+        if reach is None or not authorization:
+            continue
+        expressions = as_list(get_path(authorization, "policy", "matchExpressions"))
+        found.append(Authorization(str(authorization.get("action") or "Allow"),
+                                   tuple(e for e in expressions if isinstance(e, str)), reach))
     return found
 
 
-def _may_allow(matching: Sequence[str], expression: str) -> bool:
-    """Whether an Allow expression may match the tool: one of its canonical expressions, alone or narrowed by a
-    condition (`<canonical> && <claim condition>`, components/tool_access.py: it allows the tool to some callers)."""
-    return any(expression == m or expression.startswith(f"{m} && ") for m in matching)
+def _short(expression: str) -> str:
+    return repr(expression if len(expression) <= 200 else expression[:200] + "...")
 
 
-def is_denied(matching: Sequence[str], authorizations: Sequence[Authorization]) -> bool:
-    """Whether agentgateway denies a tool that the `matching` expressions describe, given the backend's rules."""
-    if any(a.action == "Deny" and set(matching) & set(a.expressions) for a in authorizations):
-        return True
+def why_callable(pair: DangerousTool, authorizations: Sequence[Authorization]) -> Optional[str]:
+    """Why agentgateway may let callers use `pair` given the rules that may reach its backend; None if denied."""
+    if any(a.action == "Deny" and a.whole_backend and set(matching_expressions(pair)) & set(a.expressions)
+           for a in authorizations):
+        return None
     allows = [a for a in authorizations if a.action == "Allow"]
-    return bool(allows) and not any(_may_allow(matching, e) for a in allows for e in a.expressions)
+    if not any(a.whole_backend for a in allows):
+        return ("no AgentgatewayPolicy on the whole backend denies it (a Deny rule counts only in the canonical "
+                "form, an Allow list only when a policy on the whole backend has one)")
+    for expression in (e for a in allows for e in a.expressions):
+        rule = parse_tool_rule(expression)
+        if rule is None:
+            return (f"Allow rule {_short(expression)} is not in a form the program writes, so it may match any "
+                    "tool")
+        if rule.matches(pair.target, pair.tool):
+            return f"Allow rule {_short(expression)} allows it"
+    return None
+
+
+def is_denied(pair: DangerousTool, authorizations: Sequence[Authorization]) -> bool:
+    """Whether agentgateway denies `pair` given the rules that may reach its backend (fail closed)."""
+    return why_callable(pair, authorizations) is None
 
 
 def _backend_violations(backend: StackObject, policies: Sequence[StackObject], stack: str) -> list[Violation]:
@@ -119,11 +156,12 @@ def _backend_violations(backend: StackObject, policies: Sequence[StackObject], s
     single_target = len(as_list(get_path(backend.props, "spec", "mcp", "targets"))) == 1
     authorizations = _authorizations(policies, backend)
     for pair in pairs:
-        targeted, by_name = matching_expressions(pair)
-        if not is_denied((targeted, by_name), authorizations):
+        reason = why_callable(pair, authorizations)
+        if reason is not None:
+            targeted, by_name = matching_expressions(pair)
             expression = by_name if single_target else targeted
             found.append(Violation(backend.urn, (
-                f"{what}: dangerous tool {pair.target}/{pair.tool} is not denied in stack {stack!r}; declare an "
+                f"{what}: dangerous tool {pair.target}/{pair.tool} is not denied in stack {stack!r}; {reason}; declare an "
                 f"AgentgatewayPolicy targeting this backend with backend.mcp.authorization action Deny and "
                 f"matchExpressions [{expression}] (config: denyDangerousTools: true)")))
     return found

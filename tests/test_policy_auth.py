@@ -118,3 +118,59 @@ def test_a_dangerous_tool_allowed_to_a_group_still_counts_as_callable(prod):
              if v.policy == "dangerous-tools-denied"]
     assert [v.message.split(";")[0] for v in found] == [
         "AgentgatewayBackend mcp/github: dangerous tool github/delete_repo is not denied in stack 'prod'"]
+
+
+def _dangerous(view: PolicyView) -> list[str]:
+    return [v.message for v in view.check() if v.policy == "dangerous-tools-denied"]
+
+
+@pytest.mark.parametrize("expression", [
+    "mcp.tool.name == 'delete_repo'", 'mcp.tool.name == "get_repo" || mcp.tool.name == "delete_repo"', "true",
+    'mcp.tool.target == "github"', 'mcp.tool.name == "get_repo" && has(jwt.groups) || true'])
+def test_an_allow_rule_the_program_would_not_write_counts_as_allowing_anything(prod, expression):
+    """Fail closed: only the canonical tool rules (optionally narrowed by a group condition) are understood."""
+    def add_rule(props: dict) -> None:
+        props["spec"]["backend"]["mcp"]["authorization"]["policy"]["matchExpressions"].append(expression)
+    (message,) = _dangerous(prod.mutated(POLICY, "github-tools", add_rule))
+    assert message.startswith("AgentgatewayBackend mcp/github: dangerous tool github/delete_repo is not denied in "
+                              f"stack 'prod'; Allow rule {expression!r} is not in a form the program writes")
+
+
+def test_a_deny_on_a_section_of_the_backend_does_not_count(prod):
+    """MCP authorization is evaluated with the whole backend's policies (agentgateway mcp/router.rs)."""
+    def aim_at_a_section(props: dict) -> None:
+        props["spec"]["targetRefs"][0]["sectionName"] = "slack"
+    (message,) = _dangerous(prod.mutated(POLICY, "slack-tools", aim_at_a_section))
+    assert message.startswith("AgentgatewayBackend mcp/slack: dangerous tool slack/delete_channel is not denied")
+
+
+def test_an_allow_rule_on_a_route_may_reach_the_backend(prod):
+    """Backend policies on a route reach its backends and compose with the backend's own (binds.rs)."""
+    def allow_everything_on_the_route(props: dict) -> None:
+        props["spec"]["targetRefs"] = [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "other"}]
+        props["spec"]["backend"]["mcp"]["authorization"] = {"action": "Allow", "policy": {"matchExpressions": ["true"]}}
+    view = prod.mutated(POLICY, "slack-tools", allow_everything_on_the_route)
+    assert any(m.startswith("AgentgatewayBackend mcp/github: dangerous tool github/delete_repo is not denied")
+               for m in _dangerous(view))
+
+
+def test_a_route_policy_on_one_rule_of_the_route_is_partial(prod):
+    def one_rule(props: dict) -> None:
+        props["spec"]["targetRefs"][0]["sectionName"] = "tools"
+    ((urn, message),) = _reported(prod.mutated(POLICY, "github-jwt", one_rule))
+    assert urn == prod.urn(HTTP_ROUTE, "github-route")
+    assert message.startswith("HTTPRoute mcp/github: AgentgatewayPolicy mcp/github-jwt authenticates only its rule "
+                              "'tools' (targetRef sectionName)")
+
+
+def test_a_route_on_two_listeners_needs_both_covered(staging):
+    def second_listener(props: dict) -> None:
+        props["spec"]["parentRefs"].append({**props["spec"]["parentRefs"][0], "sectionName": "https"})
+    on_two = staging.mutated(HTTP_ROUTE, "github-route", second_listener)
+    assert _reported(on_two) == []  # the Gateway-wide policy covers both
+    http_only = on_two.mutated(POLICY, "mcp-gateway-jwt",
+                               lambda p: p["spec"]["targetRefs"][0].update(sectionName="http"))
+    ((urn, message),) = _reported(http_only)
+    assert urn == staging.urn(HTTP_ROUTE, "github-route")
+    assert message.startswith("HTTPRoute mcp/github is not covered by JWT authentication in stack 'staging' "
+                              "through every parentRef")

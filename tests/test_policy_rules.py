@@ -107,6 +107,14 @@ def test_container_level_settings_satisfy_the_profile_without_a_pod_security_con
     ("github/delete_repo,delete_all,/x,a/b/c", [("github", "delete_repo")],
      ["entry 'delete_all' is not <target>/<tool>", "entry '/x' is not <target>/<tool>",
       "entry 'a/b/c' is not <target>/<tool>"]),
+    ("github/delete_repo, slack/wipe ,t/wipe_\U0001f5d1,,t/" + "a" * 129, [("github", "delete_repo")],
+     ["entry ' slack/wipe ': 'wipe ' is not an MCP tool name (1 to 128 characters, each an ASCII letter, digit, "
+      "'_', '-' or '.' (MCP 2025-11-25 tool names))",
+      "entry 't/wipe_\U0001f5d1': 'wipe_\U0001f5d1' is not an MCP tool name (1 to 128 characters, each an ASCII "
+      "letter, digit, '_', '-' or '.' (MCP 2025-11-25 tool names))",
+      "entry '' is not <target>/<tool>",
+      f"entry 't/{'a' * 129}': {'a' * 129!r} is not an MCP tool name (1 to 128 characters, each an ASCII letter, "
+      "digit, '_', '-' or '.' (MCP 2025-11-25 tool names))"]),
 ])
 def test_dangerous_tools_annotation_parsing(value, pairs, problems):
     assert parse_annotation(value) == ([DangerousTool(*p) for p in pairs], problems)
@@ -117,17 +125,54 @@ def test_deny_and_allow_semantics():
     targeted, by_name = dangerous_tools.matching_expressions(pair)
     assert (targeted, by_name) == ('mcp.tool.target == "github" && mcp.tool.name == "delete_repo"',
                                    'mcp.tool.name == "delete_repo"')
-    matching = (targeted, by_name)
     other = 'mcp.tool.name == "search"'
-    assert not is_denied(matching, [])                                          # no policy: everything allowed
-    assert is_denied(matching, [Authorization("Deny", (other, by_name))])
-    assert is_denied(matching, [Authorization("Deny", (targeted,))])
-    assert not is_denied(matching, [Authorization("Deny", (other,))])
-    assert not is_denied(matching, [Authorization("Deny", ('mcp.tool.target == "slack" && ' + by_name,))])
-    assert is_denied(matching, [Authorization("Allow", (other,))])              # an Allow list without it
-    assert not is_denied(matching, [Authorization("Allow", (other,)), Authorization("Allow", (targeted,))])  # OR
-    assert is_denied(matching, [Authorization("Allow", (by_name,)), Authorization("Deny", (by_name,))])  # Deny wins
-    assert not is_denied(matching, [Authorization("Require", (other,))])        # Require is not a deny list
+    assert not is_denied(pair, [])                                          # no policy: everything allowed
+    assert is_denied(pair, [Authorization("Deny", (other, by_name))])
+    assert is_denied(pair, [Authorization("Deny", (targeted,))])
+    assert not is_denied(pair, [Authorization("Deny", (other,))])
+    assert not is_denied(pair, [Authorization("Deny", ('mcp.tool.target == "slack" && ' + by_name,))])
+    assert is_denied(pair, [Authorization("Allow", (other,))])              # an Allow list without it
+    assert is_denied(pair, [Authorization("Allow", ('mcp.tool.target == "slack" && ' + by_name,))])
+    assert not is_denied(pair, [Authorization("Allow", (other,)), Authorization("Allow", (targeted,))])  # OR
+    assert is_denied(pair, [Authorization("Allow", (by_name,)), Authorization("Deny", (by_name,))])  # Deny wins
+    assert not is_denied(pair, [Authorization("Require", (other,))])        # Require is not a deny list
+
+
+# Allow rules that do match delete_repo (or may match anything) although they are not its canonical expression.
+ALLOWING_ANYTHING = ["mcp.tool.name == 'delete_repo'", 'mcp.tool.name == "get_repo" || mcp.tool.name == "delete_repo"',
+                     "true", 'mcp.tool.target == "github"', 'mcp.tool.name == "get_repo" && true || true',
+                     'mcp.tool.name == "get_repo" && has(jwt.groups) && type(jwt.groups) == list && "a" in jwt.groups'
+                     ' || true', 'mcp.tool.name == "delete_r\\u0065po"', 'mcp.tool.name != "get_repo"']
+
+
+@pytest.mark.parametrize("expression", ALLOWING_ANYTHING)
+def test_an_allow_rule_not_in_the_programs_form_may_allow_anything(expression):
+    pair = DangerousTool("github", "delete_repo")
+    authorizations = [Authorization("Allow", ('mcp.tool.name == "get_repo"', expression))]
+    assert not is_denied(pair, authorizations)
+    assert "is not in a form the program writes, so it may match any tool" in \
+        dangerous_tools.why_callable(pair, authorizations)
+
+
+@pytest.mark.parametrize("expression", ALLOWING_ANYTHING)
+def test_a_deny_rule_not_in_the_canonical_form_denies_nothing(expression):
+    assert not is_denied(DangerousTool("github", "delete_repo"), [Authorization("Deny", (expression,))])
+
+
+def test_group_narrowed_allow_rules_are_read_as_the_program_writes_them():
+    pair = DangerousTool("github", "delete_repo")
+    writers = 'has(jwt.groups) && type(jwt.groups) == list && ("w" in jwt.groups || "a" in jwt.groups)'
+    assert is_denied(pair, [Authorization("Allow", (f'mcp.tool.name == "get_repo" && {writers}',))])
+    assert not is_denied(pair, [Authorization("Allow", (f'mcp.tool.name == "delete_repo" && {writers}',))])
+
+
+def test_rules_that_may_reach_the_backend_only_partly_count_for_allowing_never_for_denying():
+    pair = DangerousTool("github", "delete_repo")
+    by_name = dangerous_tools.matching_expressions(pair)[1]
+    assert not is_denied(pair, [Authorization("Deny", (by_name,), whole_backend=False)])
+    assert not is_denied(pair, [Authorization("Allow", ('mcp.tool.name == "x"',), whole_backend=False)])
+    assert not is_denied(pair, [Authorization("Allow", ('mcp.tool.name == "x"',)),
+                                Authorization("Allow", ("true",), whole_backend=False)])
 
 
 def test_dev_stacks_config_is_checked():
