@@ -1,7 +1,8 @@
 """Before `pulumi up`: stop with a clear message when the stack would create a Namespace or Gateway that already
 exists in the cluster but is not in the stack's state.
 
-    .venv/bin/python scripts/preexisting.py STACK      (scripts/deploy.sh runs it; exit 0 ok, 2 a clash)
+    .venv/bin/python scripts/preexisting.py STACK      (scripts/deploy.sh runs it; exit 0 ok, 2 a clash or
+                                                        the state or cluster could not be read)
 
 Why: since pulumi-kubernetes 4.29.0 a new object is created client-side, so an object of the same name that
 already exists fails `pulumi up` half-way with AlreadyExists (pulumi/pulumi-kubernetes CHANGELOG 4.29.0, #2926;
@@ -33,6 +34,7 @@ COMPONENT_TYPE = "mcpfederation:components:McpFederation"
 COMPONENT_NAME = "mcp-federation"
 PROVIDER_TYPE = "pulumi:providers:kubernetes"
 TIMEOUT_SECONDS = 60
+STDERR_CHARS = 2000  # of a failed tool's error output in a message
 
 
 @dataclass(frozen=True)
@@ -105,8 +107,62 @@ def find_clashes(stack: str, planned: Iterable[Planned], export: dict,
     return clash_message(stack, clashes, urns) if clashes else None
 
 
+class ToolError(Exception):
+    """pulumi or kubectl could not answer; the message says which command and why (exit 2)."""
+
+
+def _excerpt(text: str) -> str:
+    """A tool's stderr for a message: stripped, at most STDERR_CHARS characters."""
+    text = text.strip()
+    return text if len(text) <= STDERR_CHARS else text[:STDERR_CHARS] + f"... ({len(text) - STDERR_CHARS} more)"
+
+
 def _run(command: list[str]) -> subprocess.CompletedProcess:
-    return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS)
+    """Run a tool; ToolError if it is missing, cannot start or takes longer than TIMEOUT_SECONDS."""
+    shown = shlex.join(command)
+    try:
+        return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS)
+    except FileNotFoundError:
+        raise ToolError(f"`{command[0]}` is not on PATH (needed for `{shown}`)") from None
+    except subprocess.TimeoutExpired:
+        raise ToolError(f"`{shown}` did not finish within {TIMEOUT_SECONDS} s") from None
+    except OSError as exc:
+        raise ToolError(f"`{shown}` could not run: {exc}") from None
+
+
+def read_state(stack: str) -> dict:
+    """The stack's `pulumi stack export` document; ToolError if it failed or is not an export. Only an export
+    without resources means "no state": a failed export must never look like one (the advice would then be to
+    leave the stack's own Namespace to someone else, and the next `pulumi up` would delete it)."""
+    command = ["pulumi", "stack", "export", "--stack", stack]
+    done = _run(command)
+    if done.returncode != 0:
+        raise ToolError(f"`{shlex.join(command)}` failed (exit {done.returncode}), so the stack's state is "
+                        f"unknown: {_excerpt(done.stderr) or '(no error output)'}")
+    try:
+        export = json.loads(done.stdout)
+    except ValueError as exc:
+        raise ToolError(f"`{shlex.join(command)}` printed no JSON document ({exc})") from None
+    deployment = export.get("deployment") if isinstance(export, dict) else None
+    resources = deployment.get("resources") if isinstance(deployment, dict) else None
+    if (not isinstance(export, dict) or not isinstance(deployment, (dict, type(None)))
+            or not isinstance(resources, (list, type(None)))
+            or not all(isinstance(r, dict) and isinstance(r.get("urn"), str) and isinstance(r.get("type"), str)
+                       for r in resources or [])):
+        raise ToolError(f"`{shlex.join(command)}` printed JSON that is not a stack export "
+                        '({"deployment": {"resources": [{"urn": ..., "type": ...}]}})')
+    return export
+
+
+def object_exists(context: list[str], planned: Planned) -> bool:
+    """Whether the cluster has the object (`--ignore-not-found`: absent is exit 0 and no output; any other
+    failure, e.g. an unreachable cluster, is a ToolError, not "absent")."""
+    command = ["kubectl", *context, "get", *planned.kubectl, "-o", "name", "--ignore-not-found"]
+    done = _run(command)
+    if done.returncode != 0:
+        raise ToolError(f"`{shlex.join(command)}` failed (exit {done.returncode}): "
+                        f"{_excerpt(done.stderr) or '(no error output)'}")
+    return bool(done.stdout.strip())
 
 
 def main(argv: list[str]) -> int:
@@ -122,13 +178,12 @@ def main(argv: list[str]) -> int:
         return 2
     config = parse_config(raw)  # bad config: the ConfigError names the key (pulumi up would stop there too)
     context = ["--context", config.kube_context] if config.kube_context else []
-    exported = _run(["pulumi", "stack", "export", "--stack", stack])
-    export = json.loads(exported.stdout) if exported.returncode == 0 and exported.stdout.strip() else {}
-
-    def exists(planned: Planned) -> bool:
-        return _run(["kubectl", *context, "get", *planned.kubectl, "-o", "name"]).returncode == 0
-
-    message = find_clashes(stack, planned_objects(config), export, exists)
+    try:
+        message = find_clashes(stack, planned_objects(config), read_state(stack),
+                               lambda planned: object_exists(context, planned))
+    except ToolError as exc:
+        print(f"preexisting: cannot check stack {stack} for objects that already exist: {exc}", file=sys.stderr)
+        return 2
     if message:
         print(f"preexisting: {message}", file=sys.stderr)
         return 2

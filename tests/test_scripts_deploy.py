@@ -21,7 +21,8 @@ tool="$(basename "$0")"
 echo "$tool $*" >> "$FAKE_DIR/calls.log"
 case "$tool $*" in
   "pulumi stack output gateway"*) echo "error: no outputs (fake)" >&2; exit 255 ;;
-  "kubectl "*" get "*) [ -f "$FAKE_DIR/exists" ] && exit 0; exit 1 ;;  # nothing pre-exists unless told
+  "pulumi stack export"*) echo '{"version": 3, "deployment": null}' ;;  # a stack without resources
+  "kubectl "*" get "*) [ -f "$FAKE_DIR/exists" ] && echo "namespace/found"; exit 0 ;;  # --ignore-not-found
 esac
 exit 0
 '''
@@ -48,8 +49,9 @@ def test_deploy_logs_in_to_a_file_backend_selects_the_stack_runs_up_then_verifie
         "make venv",
         "pulumi stack select --create dev",
         "pulumi stack export --stack dev",  # scripts/preexisting.py: nothing to create already exists
-        "kubectl --context kind-mcp-federation get namespace mcp -o name",
-        "kubectl --context kind-mcp-federation get gateway -n agentgateway-system mcp-gateway -o name",
+        "kubectl --context kind-mcp-federation get namespace mcp -o name --ignore-not-found",
+        "kubectl --context kind-mcp-federation get gateway -n agentgateway-system mcp-gateway -o name "
+        "--ignore-not-found",
         "pulumi up --yes --stack dev",
         "pulumi stack output gateway --json --stack dev",  # scripts/verify-stack.sh, after the up
     ]
