@@ -9,7 +9,7 @@
 
 The token carries what agentgateway v1.4.1 requires: a `kid` header and an `exp` claim (research
 agentgateway-auth.md §1), plus `iss`, `aud`, `sub`, `iat` and the groups claim as a list.
-Exit codes: 0 done, 2 usage error or unreadable key directory.
+Exit codes: 0 done, 2 usage error or an unreadable or unwritable key directory.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import base64
 import hashlib
 import json
 import os
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -60,18 +61,36 @@ def auth_block(jwks: dict) -> str:
     ])
 
 
+def write_new_file(path: Path, data: bytes, mode: int) -> None:
+    """Put `data` at `path` as a new file with exactly `mode`: written to a temporary file created next to it
+    (O_CREAT|O_EXCL|O_NOFOLLOW, 0600: no existing file's mode and no symlink is reused), then renamed over `path`
+    (os.replace swaps a symlink itself, never writes through it)."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            os.fchmod(handle.fileno(), mode)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
 def keys(directory: Path) -> int:
     """Write a new key pair and print the auth block."""
-    directory.mkdir(parents=True, exist_ok=True)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
     private_path = directory / PRIVATE_KEY_FILE
-    descriptor = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(pem)
     jwks = {"keys": [public_jwk(key)]}
-    (directory / JWKS_FILE).write_text(json.dumps(jwks, indent=2) + "\n", encoding="utf-8")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        write_new_file(private_path, pem, 0o600)
+        write_new_file(directory / JWKS_FILE, (json.dumps(jwks, indent=2) + "\n").encode(), 0o644)
+    except OSError as exc:
+        print(f"dev_auth: cannot write the key pair into {directory}: {exc}", file=sys.stderr)
+        return 2
     print(f"wrote {private_path} (keep it local) and {directory / JWKS_FILE}; put this into Pulumi.dev.yaml "
           "(replacing mcp-federation:auth), then `make deploy`:", file=sys.stderr)
     print(auth_block(jwks))

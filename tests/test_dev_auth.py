@@ -84,3 +84,35 @@ def test_a_minted_token_verifies_against_the_inline_jwks(keys):
 def test_token_without_keys_is_a_usage_error(tmp_path):
     done = run_script("token", str(tmp_path))
     assert done.returncode == 2 and "run `keys` first" in done.stderr
+
+
+def test_keys_replace_an_existing_readable_key_file_with_a_private_one(tmp_path):
+    """O_CREAT|O_TRUNC kept an existing file's mode: a 0644 key file stayed world-readable with the new key in it."""
+    old = tmp_path / "private-key.pem"
+    old.write_text("old key\n")
+    old.chmod(0o644)
+    assert run_script("keys", str(tmp_path)).returncode == 0
+    assert old.stat().st_mode & 0o777 == 0o600
+    assert old.read_text().startswith("-----BEGIN PRIVATE KEY-----")
+    assert (tmp_path / "jwks.json").stat().st_mode & 0o777 == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["jwks.json", "private-key.pem"]  # no temporary left
+
+
+def test_keys_never_write_through_a_symlink(tmp_path):
+    directory, elsewhere = tmp_path / "keys", tmp_path / "elsewhere"
+    directory.mkdir()
+    elsewhere.mkdir()
+    for name in ("private-key.pem", "jwks.json"):
+        (elsewhere / name).write_text("not yours\n")
+        (directory / name).symlink_to(elsewhere / name)
+    assert run_script("keys", str(directory)).returncode == 0
+    for name in ("private-key.pem", "jwks.json"):
+        assert (elsewhere / name).read_text() == "not yours\n"
+        assert not (directory / name).is_symlink()
+    assert (directory / "private-key.pem").stat().st_mode & 0o777 == 0o600
+
+
+def test_keys_into_an_unwritable_place_is_a_clear_error(tmp_path):
+    (tmp_path / "file").write_text("")
+    done = run_script("keys", str(tmp_path / "file" / "keys"))
+    assert done.returncode == 2 and done.stderr.startswith(f"dev_auth: cannot write the key pair into {tmp_path}")
