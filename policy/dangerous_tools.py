@@ -110,8 +110,8 @@ def _authorizations(policies: Iterable[StackObject], backend: StackObject) -> li
         if reach is None or not authorization:
             continue
         expressions = as_list(get_path(authorization, "policy", "matchExpressions"))
-        found.append(Authorization(str(authorization.get("action") or "Allow"),
-                                   tuple(e for e in expressions if isinstance(e, str)), reach))
+        found.append(Authorization(str(authorization.get("action") or "Allow"),  # a non-string rule: unknown CEL
+                                   tuple(e if isinstance(e, str) else repr(e) for e in expressions), reach))
     return found
 
 
