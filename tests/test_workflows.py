@@ -16,9 +16,19 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 STACKS = ("dev", "staging", "prod")
-# Pinned majors: the current Node 24 releases of the GitHub actions, pulumi/actions v7 (2026-05).
-ACTION_MAJORS = {"actions/checkout": "v6", "actions/setup-python": "v6", "pulumi/actions": "v7",
-                 "actions/setup-go": "v6", "actions/upload-artifact": "v6"}  # the last two: e2e.yml
+# Every action pinned to a full commit id (a tag can be moved; these jobs hold prod credentials), with the release
+# it is in a comment: the newest release of the major in use, read from the upstream repositories' tags
+# (`git rev-parse 'v6.1.0^{commit}'` in github.com/actions/checkout etc., 2026-12-02).
+ACTION_PINS = {
+    "actions/checkout": ("d23441a48e516b6c34aea4fa41551a30e30af803", "v6.1.0"),
+    "actions/setup-python": ("ece7cb06caefa5fff74198d8649806c4678c61a1", "v6.3.0"),
+    "actions/setup-go": ("924ae3a1cded613372ab5595356fb5720e22ba16", "v6.5.0"),  # e2e.yml
+    "actions/upload-artifact": ("b7c566a772e6b6bfb58ed0dc250532a479d7789f", "v6.0.0"),  # e2e.yml
+    "pulumi/actions": ("8e5e406f4007fca908480587cb9893c07090f58d", "v7.0.0"),
+}
+USES_LINE = re.compile(r"^\s*(?:- )?uses: (?P<action>[^@\s]+)@(?P<ref>\S+)(?P<comment>.*)$")
+PINNED_REF = re.compile(r"[0-9a-f]{40}")
+RELEASE_COMMENT = re.compile(r"  # (v\d+\.\d+\.\d+)")
 # Inputs of pulumi/actions@v7 (its action.yml, as actionlint's action metadata also lists them).
 PULUMI_ACTION_INPUTS = {
     "always-include-summary", "cloud-url", "color", "command", "comment-on-pr", "comment-on-pr-number",
@@ -150,15 +160,39 @@ def test_every_pulumi_command_gets_the_backend_and_the_passphrase_from_secrets()
 
 # --- every workflow ---------------------------------------------------------------------------------------------
 
-def test_actions_are_pinned_to_their_current_major():
-    used = {}
-    for name, step in all_steps():
-        if "uses" not in step:
+def action_pins(text: str) -> dict[str, tuple[str, str]]:
+    """{action: (ref, release in the comment)} of every `uses:` line of a workflow text but local workflows;
+    AssertionError naming the line when a ref is not a full commit id or the release comment is missing."""
+    pins: dict[str, tuple[str, str]] = {}
+    for line in text.splitlines():
+        match = USES_LINE.match(line)
+        if not match or match["action"].startswith("./"):
             continue
-        action, _, ref = step["uses"].partition("@")
-        assert re.fullmatch(r"v\d+", ref), f"{name}: {step['uses']} is not pinned to a major version"
-        used[action] = ref
-    assert used == ACTION_MAJORS
+        release = RELEASE_COMMENT.fullmatch(match["comment"])
+        assert PINNED_REF.fullmatch(match["ref"]), f"{line.strip()}: not pinned to a full commit id"
+        assert release, f"{line.strip()}: no `  # vX.Y.Z` comment naming the release of the commit"
+        assert pins.setdefault(match["action"], (match["ref"], release[1])) == (match["ref"], release[1]), line
+    return pins
+
+
+def test_actions_are_pinned_to_commit_ids_of_named_releases():
+    used: dict[str, tuple[str, str]] = {}
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        for action, pin in action_pins(path.read_text()).items():
+            assert used.setdefault(action, pin) == pin, f"{path.name}: {action} pinned differently elsewhere"
+    assert used == ACTION_PINS
+    # every `uses:` the YAML holds was seen by the line check (no other spelling slipped past it)
+    assert {step["uses"].split("@")[0] for _, step in all_steps() if "uses" in step} == set(ACTION_PINS)
+
+
+@pytest.mark.parametrize("line, problem", [
+    ("      - uses: actions/checkout@v6", "not pinned to a full commit id"),
+    ("      - uses: actions/checkout@v6.1.0  # v6.1.0", "not pinned to a full commit id"),
+    ("        uses: pulumi/actions@8e5e406f4007fca908480587cb9893c07090f58d", "no `  # vX.Y.Z` comment"),
+])
+def test_the_pin_check_refuses_tags_and_missing_release_comments(line, problem):
+    with pytest.raises(AssertionError, match=re.escape(problem)):
+        action_pins(f"steps:\n{line}\n")
 
 
 def test_pulumi_action_steps_have_the_required_and_only_known_inputs():
