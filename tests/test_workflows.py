@@ -142,6 +142,12 @@ def test_deploy_promotes_dev_then_staging_then_prod():
         assert job["uses"] == "./.github/workflows/deploy-stack.yml"
         assert job["with"] == {"stack": stack}
         assert job["secrets"] == "inherit"
+        assert job["if"] == "github.ref == 'refs/heads/main'"  # workflow_dispatch from another branch: nothing
+
+
+def test_deploy_header_names_the_branch_rule():
+    head = (WORKFLOWS / "deploy.yml").read_text().split("\nname:", 1)[0]
+    assert "main only" in head and "workflow_dispatch" in head
 
 
 def test_each_stack_deploys_in_its_environment_and_is_verified_after_the_up():
@@ -610,3 +616,12 @@ def test_review_step_passes_only_the_gate_verdict_on(tmp_path):
                                "GITHUB_STEP_SUMMARY": str(summary)}, tmp_path)
         assert done.returncode == (0 if code in (0, 1) else code), (code, done.stderr)
         assert out.read_text().splitlines()[0] == f"exit-code={code}" and summary.read_text() == "# report\n"
+
+
+def test_codeowners_cover_the_code_the_review_and_the_workflows_run():
+    """The gate catches honest mistakes; owners' review of these paths is the guard against a lying change."""
+    rules = [line.split() for line in (REPO_ROOT / ".github" / "CODEOWNERS").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    owned = {rule[0] for rule in rules if len(rule) >= 2}
+    assert {"/.github/", "/server_code/", "/components/", "/policy/", "/review/"} <= owned
+    assert "PLACEHOLDER" in (REPO_ROOT / ".github" / "CODEOWNERS").read_text()  # marked to replace
