@@ -2,6 +2,7 @@
 # Download the pinned upstream CRDs that tests/k8s_schema.py validates against.
 #
 #   scripts/fetch-crds.sh [DEST]          download into DEST (default .crds), verify, then replace DEST
+#                                         (only if DEST is absent or holds nothing but the pinned files)
 #   scripts/fetch-crds.sh --verify DIR    only check the files already in DIR against the pinned hashes
 #   scripts/fetch-crds.sh --list          print the pinned URLs and hashes, download nothing
 #
@@ -71,6 +72,27 @@ verify_dir() {  # <dir>
     echo "fetch-crds: all pinned CRD files in $1 match"
 }
 
+is_pinned_file() {  # <file name>
+    local source file sha
+    while read -r source file sha; do
+        [[ -n "$file" && "$file" == "$1" ]] && return 0
+    done <<<"$PINNED_FILES"
+    return 1
+}
+
+check_replaceable() {  # <dest>: absent, or a directory holding only files this script writes (else stop)
+    local entry
+    [[ -e "$1" || -L "$1" ]] || return 0
+    [[ -d "$1" && ! -L "$1" ]] || die "$1 exists and is not a directory: refusing to replace it"
+    shopt -s nullglob dotglob
+    for entry in "$1"/*; do
+        if ! [[ -f "$entry" && ! -L "$entry" ]] || ! is_pinned_file "${entry##*/}"; then
+            die "$1 holds ${entry##*/}, which this script did not write: refusing to replace it (give an empty or new DEST)"
+        fi
+    done
+    shopt -u nullglob dotglob
+}
+
 fetch_into() {  # <dest>
     local dest="$1" staging source file sha url
     command -v curl >/dev/null || die "curl is required"
@@ -86,6 +108,7 @@ fetch_into() {  # <dest>
         rm "$staging/$file.download"
         check_file "$staging/$file" "$sha"
     done <<<"$PINNED_FILES"
+    check_replaceable "$dest"
     rm -rf "$dest"
     mkdir -p "$(dirname "$dest")"
     mv "$staging" "$dest"

