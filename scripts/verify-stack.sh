@@ -119,8 +119,15 @@ if [[ -z "$service" ]]; then
   service="$gw_name"
 fi
 
-external="$(kubectl get service -n "$gw_namespace" "$service" \
-  -o jsonpath='{.status.loadBalancer.ingress[0].ip}{.status.loadBalancer.ingress[0].hostname}')"
+# "HOSTNAME|IP" of the first load-balancer ingress (either may be empty; '|' is in neither). The hostname wins
+# when a load balancer sets both; an IPv6 address goes in brackets in the URL.
+ingress="$(kubectl get service -n "$gw_namespace" "$service" \
+  -o jsonpath='{.status.loadBalancer.ingress[0].hostname}{"|"}{.status.loadBalancer.ingress[0].ip}')"
+external="${ingress%%|*}"
+if [[ -z "$external" ]]; then
+  external="${ingress#*|}"
+  [[ "$external" == *:* ]] && external="[$external]"
+fi
 
 pf_pid=""
 pf_log=""

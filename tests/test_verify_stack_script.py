@@ -46,6 +46,15 @@ while True:
     threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
 '''
 
+# kubectl's -o jsonpath= output for the fields verify-stack.sh reads and for {"text"} literals
+JSONPATH = r'''
+import os, re, sys
+fields = {"hostname": os.environ.get("FAKE_HOSTNAME", ""), "ip": os.environ.get("FAKE_IP", "")}
+template = sys.argv[1][len("jsonpath="):]
+print(re.sub(r'\{(?:\.status\.loadBalancer\.ingress\[0\]\.(\w+)|"([^"]*)")\}',
+             lambda m: fields[m[1]] if m[1] else m[2], template), end="")
+'''
+
 FAKE_PULUMI = '''#!/bin/sh
 case "$*" in
   "stack output gateway --json --stack dev") cat "$FAKE_DIR/gateway.json" ;;
@@ -59,7 +68,9 @@ echo "$*" >> "$FAKE_DIR/kubectl.log"
 case "$*" in
   "get service -n mcp -l gateway.networking.k8s.io/gateway-name=agw -o jsonpath={.items[0].metadata.name}")
     echo agw-svc ;;
-  "get service -n mcp agw-svc -o jsonpath="*) printf '%s' "$FAKE_EXTERNAL" ;;
+  "get service -n mcp agw-svc -o jsonpath="*)
+    # kubectl's jsonpath over a Service whose first ingress has $FAKE_HOSTNAME / $FAKE_IP (empty: absent)
+    python3 "$FAKE_DIR/jsonpath.py" "$7" ;;
   "get deployment,daemonset -n mcp -l gateway.networking.k8s.io/gateway-name=agw -o name")
     # the proxy appears after $FAKE_DIR/proxy-after lookups (default: at once), never with $FAKE_DIR/no-proxy
     [ -f "$FAKE_DIR/no-proxy" ] && exit 0
@@ -94,18 +105,20 @@ def gateway(tmp_path_factory):
         server.stop()
 
 
-def fake_cluster(tmp_path: Path, gateway: GatewayFront, plan: list, external: str) -> dict:
-    """Fake pulumi/kubectl in tmp_path/bin; returns the environment to run the script with."""
+def fake_cluster(tmp_path: Path, gateway: GatewayFront, plan: list, external: str, hostname: str = "") -> dict:
+    """Fake pulumi/kubectl in tmp_path/bin (the Service's load balancer: IP `external`, `hostname`); returns the
+    environment to run the script with."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for name, text in (("pulumi", FAKE_PULUMI), ("kubectl", FAKE_KUBECTL)):
         (bin_dir / name).write_text(text)
         (bin_dir / name).chmod(0o755)
     (tmp_path / "forwarder.py").write_text(FORWARDER)
+    (tmp_path / "jsonpath.py").write_text(JSONPATH)
     (tmp_path / "gateway.json").write_text(json.dumps({"name": "agw", "namespace": "mcp", "port": gateway.port}))
     (tmp_path / "plan.json").write_text(json.dumps(plan))
     return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "FAKE_DIR": str(tmp_path),
-            "FAKE_EXTERNAL": external}
+            "FAKE_IP": external, "FAKE_HOSTNAME": hostname}
 
 
 def run_script(env: dict, *args: str) -> subprocess.CompletedProcess:
@@ -120,6 +133,19 @@ def test_uses_the_external_address_when_the_service_has_one(gateway, tmp_path):
     assert f"external address http://127.0.0.1:{gateway.port}" in done.stderr
     assert "1 routes: 1 passed, 0 failed" in done.stdout
     assert "port-forward" not in (tmp_path / "kubectl.log").read_text()
+
+
+def test_a_load_balancer_with_hostname_and_ip_is_reached_by_its_hostname(gateway, tmp_path):
+    env = fake_cluster(tmp_path, gateway, [plan_entry("fetch")], external="203.0.113.5", hostname="localhost")
+    done = run_script(env, "dev", "--deadline", "15")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"external address http://localhost:{gateway.port}" in done.stderr
+
+
+def test_an_ipv6_load_balancer_address_is_bracketed(gateway, tmp_path):
+    env = fake_cluster(tmp_path, gateway, [plan_entry("fetch")], external="::1")  # the front listens on 127.0.0.1 only: refused at once
+    done = run_script(env, "dev", "--deadline", "1", "--timeout", "1")
+    assert f"external address http://[::1]:{gateway.port}" in done.stderr
 
 
 def test_port_forwards_without_an_external_address_and_stops_the_forward(gateway, tmp_path):
