@@ -38,6 +38,24 @@ PULUMI_ACTION_INPUTS = {
     "message", "parallel", "plan", "policyPackConfigs", "policyPacks", "pulumi-version", "pulumi-version-file",
     "refresh", "remove", "replace", "secrets-provider", "stack-name", "suppress-outputs", "suppress-progress",
     "target", "target-dependents", "upsert", "work-dir"}
+# Inputs of the other pinned actions (each one's action.yml at the pinned release). actionlint checks the inputs of
+# actions it knows only for tag refs, not for commit ids: this list does it instead.
+ACTION_INPUTS = {
+    "actions/checkout": {
+        "allow-unsafe-pr-checkout", "clean", "fetch-depth", "fetch-tags", "filter", "github-server-url", "lfs", "path",
+        "persist-credentials", "ref", "repository", "set-safe-directory", "show-progress", "sparse-checkout",
+        "sparse-checkout-cone-mode", "ssh-key", "ssh-known-hosts", "ssh-strict", "ssh-user", "submodules", "token"},
+    "actions/setup-python": {
+        "allow-prereleases", "architecture", "cache", "cache-dependency-path", "check-latest", "freethreaded",
+        "pip-install", "pip-version", "python-version", "python-version-file", "token", "update-environment"},
+    "actions/setup-go": {"architecture", "cache", "cache-dependency-path", "check-latest", "go-download-base-url",
+                         "go-version", "go-version-file", "token"},
+    "actions/upload-artifact": {"compression-level", "if-no-files-found", "include-hidden-files", "name", "overwrite",
+                                "path", "retention-days"},
+    "actions/download-artifact": {"artifact-ids", "github-token", "merge-multiple", "name", "path", "pattern",
+                                  "repository", "run-id"},
+    "pulumi/actions": PULUMI_ACTION_INPUTS,
+}
 # Jobs with a write scope; none of them runs pull-request code.
 WRITERS = {("review.yml", "comment"): {"pull-requests"}, ("review.yml", "drop-override"): {"pull-requests"}}
 # The secrets of a Pulumi step: the stack's environment secrets, in that step's env only.
@@ -257,6 +275,14 @@ def test_pulumi_action_steps_have_the_required_and_only_known_inputs():
         assert {"command", "stack-name", "cloud-url"} <= set(inputs), name
         assert set(inputs) <= PULUMI_ACTION_INPUTS, f"{name}: unknown inputs {set(inputs) - PULUMI_ACTION_INPUTS}"
         assert inputs["work-dir"] == "./"
+
+
+def test_every_action_step_uses_only_inputs_its_action_has():
+    for name, step in all_steps():
+        if "uses" in step:
+            action = step["uses"].split("@")[0]
+            unknown = set(step.get("with", {})) - ACTION_INPUTS[action]
+            assert not unknown, f"{name}: {action} has no input(s) {unknown}"
 
 
 def test_least_privilege_permissions():
