@@ -538,10 +538,10 @@ def test_a_pull_request_that_rewrites_the_review_tool_is_still_judged_by_the_bas
     staging = files["Pulumi.staging.yaml"]
     opened = staging.replace("config:\n", "config:\n  mcp-federation:denyDangerousTools: false\n", 1)
     assert opened != staging
-    lie = files["review/diff.py"] + "\n\ndef dangerous_made_reachable(results):\n    return []\n"
+    lie = "import sys\nprint('## Tool review: nothing changes')\nsys.exit(0)\n"  # the pull request's "tool"
     work = tmp_path / "work"
     work.mkdir()
-    pr, base = _checkouts(work, files, {"Pulumi.staging.yaml": opened, "review/diff.py": lie})
+    pr, base = _checkouts(work, files, {"Pulumi.staging.yaml": opened, "review/__main__.py": lie})
     env = {"HOME": str(work), "TMPDIR": str(tmp_path), "GIT_CONFIG_NOSYSTEM": "1"}
     own = subprocess.run([sys.executable, "-m", "review", "diff", "--base", "HEAD^1", "--fail-on-dangerous",
                           "--stack", "staging"], cwd=pr, capture_output=True, text=True, timeout=300,
