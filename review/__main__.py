@@ -79,7 +79,8 @@ def _diff(args: argparse.Namespace) -> int:
     if args.fail_on_dangerous and blocking:
         for item in blocking:
             _error(f"dangerous tool {item['name']!r} becomes callable in stack {item['stack']!r} on route "
-                   f"{item['route']!r} ({item['path']})")
+                   f"{item['route']!r} ({item['path']})"
+                   + (": the change removes its dangerous mark" if item["dangerousMarkRemoved"] else ""))
         return 1
     return 0
 

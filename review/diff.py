@@ -3,7 +3,9 @@
 A tool is identified by (route name, the name an agent sees). Changes, one per tool:
 `appeared`, `disappeared`, `becameReachable`, `becameRestricted`, `becameDenied` (its state changed),
 `accessChanged` (same state, other callers), `reasonChanged` (still denied, for another reason),
-`markingChanged` (the server now marks it dangerous / read-only differently).
+`markingChanged` (the server now marks it dangerous / read-only differently). Whatever the change, a tool that
+was marked dangerous and no longer is gets `dangerousMarkRemoved` (renaming the tool in the same change hides that:
+the diff then sees one tool disappear and an unmarked one appear).
 """
 from __future__ import annotations
 
@@ -45,9 +47,12 @@ def _change(before: Optional[dict], after: Optional[dict]) -> Optional[str]:
 
 
 def makes_dangerous_reachable(before: Optional[dict], after: Optional[dict]) -> bool:
-    """True when, after the change, a tool marked dangerous can be called by someone who could not before: it is
-    new or was denied and is now callable, or it was restricted to some groups and is now open to every caller."""
-    if after is None or not after["dangerous"] or after["state"] not in CALLABLE:
+    """True when, after the change, a tool marked dangerous (on either side: a change that drops the mark also takes
+    the tool off denyDangerousTools' list) can be called by someone who could not before: it is new or was denied
+    and is now callable, or it was restricted to some groups and is now open to every caller."""
+    if after is None or after["state"] not in CALLABLE:
+        return False
+    if not (after["dangerous"] or (before is not None and before["dangerous"])):
         return False
     if before is None or before["state"] == "denied":
         return True
@@ -81,6 +86,7 @@ def diff_stack(stack: str, before: Optional[dict], after: Optional[dict], dev_st
                         "server": tool["server"], "tool": tool["tool"], "change": change,
                         "dangerous": bool(tool["dangerous"] or (old and old[1]["dangerous"])),
                         "dangerousMadeReachable": makes_dangerous_reachable(side_before, side_after),
+                        "dangerousMarkRemoved": bool(old and new and old[1]["dangerous"] and not new[1]["dangerous"]),
                         "before": side_before, "after": side_after})
     changes.sort(key=lambda c: (not c["dangerousMadeReachable"], not c["dangerous"]))  # stable: dangerous first
     moved = [{"name": name, "pathBefore": routes_before[name]["path"], "pathAfter": routes_after[name]["path"]}
@@ -98,6 +104,6 @@ def dangerous_made_reachable(stacks: list[dict], include_dev: bool = True) -> li
     """Every (stack, route, tool) whose change makes a dangerous tool callable; non-dev stacks only unless
     `include_dev`."""
     return [{"stack": stack["stack"], "devStack": stack["devStack"], "route": change["route"], "path": change["path"],
-             "name": change["name"]}
+             "name": change["name"], "dangerousMarkRemoved": change["dangerousMarkRemoved"]}
             for stack in stacks if include_dev or not stack["devStack"]
             for change in stack["tools"] if change["dangerousMadeReachable"]]

@@ -12,6 +12,7 @@ CHANGE_TEXT = {
     "markingChanged": "marking changes",
 }
 WARNING = "⚠️"
+MARK_REMOVED = "dangerous mark removed"
 TRUNCATED = "\n\n… (report truncated: run `make review` locally for all of it)\n"
 
 
@@ -95,6 +96,8 @@ def _stack_markdown(stack: dict) -> list[str]:
             detail = CHANGE_TEXT[change["change"]]
             if change["change"] == "markingChanged":
                 detail += f" ({marks(change['after'])})"
+            if change["dangerousMarkRemoved"]:
+                detail += f"; {MARK_REMOVED}"
             lines.append(f"| {flag} | {code(change['route'])} {code(change['path'])} | {code(change['name'])} | "
                          f"{detail} | {state(change['before'])} | {state(change['after'])} |")
         lines.append("")
@@ -110,7 +113,8 @@ def diff_markdown(review: dict) -> str:
         lines += [f"> {WARNING} **Dangerous tools made callable** (in a non-dev stack this fails "
                   "`--fail-on-dangerous`):"]
         lines += [f"> - {code(d['name'])}: stack {code(d['stack'])}, route {code(d['route'])} {code(d['path'])}"
-                  + (" (dev stack)" if d["devStack"] else "") for d in dangerous]
+                  + (" (dev stack)" if d["devStack"] else "") + (f" ({MARK_REMOVED})" if d["dangerousMarkRemoved"]
+                                                                   else "") for d in dangerous]
         lines.append("")
     for stack in review["stacks"]:
         lines += _stack_markdown(stack)

@@ -78,6 +78,19 @@ def test_the_same_change_in_dev_is_reported_but_does_not_fail_the_gate(repo):
     assert review["dangerousMadeReachable"][0]["devStack"] is True
 
 
+def test_dropping_the_dangerous_mark_in_a_server_file_fails_the_gate(repo):
+    """Without `dangerous=True`, denyDangerousTools no longer denies delete_channel: prod opens it."""
+    repo.edit("server_code/slack.py", "delete_channel, dangerous=True)", "delete_channel)")
+    repo.commit("slack: delete_channel not marked dangerous")
+    gate = repo.review("diff", "--base", "base", "--stack", "prod", "--fail-on-dangerous")
+    assert gate.returncode == 1, gate.stderr
+    assert "dangerous tool 'delete_channel' becomes callable in stack 'prod' on route 'slack' (/mcp/slack): the " \
+           "change removes its dangerous mark" in gate.stderr
+    assert "> - `delete_channel`: stack `prod`, route `slack` `/mcp/slack` (dangerous mark removed)" in gate.stdout
+    assert "| `slack` `/mcp/slack` | `delete_channel` | becomes reachable; dangerous mark removed | denied: " \
+           "dangerous tool (denyDangerousTools) | reachable (any authenticated caller) |" in gate.stdout
+
+
 def test_a_narrowed_allow_list_in_prod_names_what_became_denied(repo):
     repo.edit("Pulumi.prod.yaml", "allowedTools: [get_repo, list_issues, create_issue]",
               "allowedTools: [get_repo, create_issue]")

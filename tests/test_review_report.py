@@ -14,7 +14,7 @@ INVENTORY_KEYS = {"schema", "version", "stack", "devStack", "routes"}
 ROUTE_KEYS = {"name", "path", "aggregated", "servers", "prefixed", "auth", "allowedGroups", "tools"}
 TOOL_KEYS = {"name", "tool", "server", "state", "deniedBy", "dangerous", "readOnly", "access"}
 CHANGE_KEYS = {"route", "path", "name", "server", "tool", "change", "dangerous", "dangerousMadeReachable",
-               "before", "after"}
+               "dangerousMarkRemoved", "before", "after"}
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +84,10 @@ def tool(state: str, dangerous: bool = True, groups: list | None = None) -> dict
     (None, tool("denied"), False),
     (tool("denied", dangerous=False), tool("reachable", dangerous=False), False),
     (tool("reachable", dangerous=True), None, False),
+    # the dangerous mark dropped in the same change that opens the tool: marked on one side is enough
+    (tool("denied"), tool("reachable", dangerous=False), True),
+    (tool("restricted", groups=[["admins"]]), tool("reachable", dangerous=False), True),
+    (tool("reachable"), tool("reachable", dangerous=False), False),  # already callable before
 ])
 def test_which_changes_make_a_dangerous_tool_callable(before, after, expected):
     assert diff.makes_dangerous_reachable(before, after) is expected
@@ -103,6 +107,29 @@ def test_a_diff_of_one_inventory_with_itself_is_unchanged_and_a_stack_only_on_on
     assert not any(c["dangerousMadeReachable"] for c in new["tools"])  # prod denies them
     gone = diff.diff_stack("prod", inventories["prod"], None, ("dev",))
     assert gone["status"] == "removed" and {c["change"] for c in gone["tools"]} == {"disappeared"}
+
+
+def test_a_dropped_dangerous_mark_that_opens_the_tool_is_called_out(inventories):
+    """A change that removes `dangerous=True` from a tool also takes it off denyDangerousTools' list: the tool opens
+    in every stack that denied it for that reason only, and the report says the mark was removed."""
+    before = inventories["prod"]
+    after = copy.deepcopy(before)
+    (slack,) = [r for r in after["routes"] if r["name"] == "slack"]
+    (tool_after,) = [t for t in slack["tools"] if t["tool"] == "delete_channel"]
+    assert tool_after["deniedBy"] == ["dangerous"]  # prod denies it for being dangerous only
+    tool_after.update(dangerous=False, state="reachable", deniedBy=[])
+    stack = diff.diff_stack("prod", before, after, ("dev",))
+    (change,) = stack["tools"]
+    assert change["change"] == "becameReachable" and change["dangerous"]
+    assert change["dangerousMadeReachable"] and change["dangerousMarkRemoved"]
+    assert diff.dangerous_made_reachable([stack]) == [{"stack": "prod", "devStack": False, "route": "slack",
+                                                       "path": "/mcp/slack", "name": "delete_channel",
+                                                       "dangerousMarkRemoved": True}]
+    text = report.diff_markdown({"base": {"ref": "main", "commit": "f" * 40}, "head": "working tree",
+                                 "dangerousMadeReachable": diff.dangerous_made_reachable([stack]),
+                                 "stacks": [stack]})
+    assert "> - `delete_channel`: stack `prod`, route `slack` `/mcp/slack` (dangerous mark removed)" in text
+    assert "| becomes reachable; dangerous mark removed |" in text
 
 
 def test_dangerous_changes_come_first_in_a_stack(inventories):
