@@ -23,7 +23,12 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PROJECT_FILE = "Pulumi.yaml"
-STACK_FILE = re.compile(r"^Pulumi\.(?P<stack>[^/]+)\.yaml$")
+STACK_FILE = re.compile(r"Pulumi\.(?P<stack>.*)\.yaml", re.DOTALL)  # fullmatch; the name is checked below
+# Pulumi's own rule for stack names (pulumi/pulumi pkg/backend/httpstate/backend.go: stackNameAndProjectRegexp
+# `^[A-Za-z0-9_.-]{1,100}$` in validateStackName; docs: "Stack names may only contain alphanumeric characters,
+# hyphens, underscores, or periods"). Names reach file paths, messages and the tool review's Markdown.
+STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+STACK_NAME_RULE = "letters, digits, '-', '_' and '.', 1 to 100 of them"
 SECRETS_KEY = "secrets"  # the project key whose object holds the named secrets (design contract)
 
 
@@ -143,11 +148,24 @@ def stack_dir(project_dir: Path, project: Mapping[str, Any]) -> Path:
     return Path(project_dir) / str(project.get("stackConfigDir") or ".")
 
 
+def check_stack_name(stack: str) -> None:
+    """StackConfigError unless `stack` is a Pulumi stack name (STACK_NAME)."""
+    if not isinstance(stack, str) or not STACK_NAME.fullmatch(stack):
+        raise StackConfigError(f"{stack!r} is not a Pulumi stack name ({STACK_NAME_RULE})")
+
+
 def list_stacks(project_dir: Path = REPO_ROOT) -> list[str]:
-    """The names of the stacks that have a `Pulumi.<stack>.yaml`, sorted."""
+    """The names of the stacks that have a `Pulumi.<stack>.yaml`, sorted; StackConfigError naming a file whose
+    stack name is not a Pulumi stack name."""
     directory = stack_dir(project_dir, load_project(project_dir))
-    found = (STACK_FILE.match(path.name) for path in directory.glob("Pulumi.*.yaml"))
-    return sorted(match["stack"] for match in found if match)
+    stacks = []
+    for path in directory.glob("Pulumi.*.yaml"):
+        match = STACK_FILE.fullmatch(path.name)
+        if match is None or not STACK_NAME.fullmatch(match["stack"]):
+            raise StackConfigError(f"the stack file {path.name!r} in {directory}: its stack name is not a Pulumi "
+                                   f"stack name ({STACK_NAME_RULE}): rename the file")
+        stacks.append(match["stack"])
+    return sorted(stacks)
 
 
 def _project_values(project: Mapping[str, Any]) -> dict[str, Any]:
@@ -203,6 +221,7 @@ def stack_config(stack: str, project_dir: Path = REPO_ROOT,
                  overrides: Mapping[str, Any] | None = None) -> StackConfig:
     """The config the CLI would pass for `stack`: Pulumi.yaml defaults/values, then Pulumi.<stack>.yaml, then
     `overrides` (flat `<ns>:<key>` -> value, for tests). Raises StackConfigError naming the file or the stack."""
+    check_stack_name(stack)
     project = load_project(project_dir)
     stack_file = stack_dir(project_dir, project) / f"Pulumi.{stack}.yaml"
     if not stack_file.is_file():

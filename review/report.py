@@ -13,12 +13,28 @@ CHANGE_TEXT = {
 }
 WARNING = "⚠️"
 MARK_REMOVED = "dangerous mark removed"
+MAX_CODE_CHARS = 120  # characters of one value in the report; a longer name is cut with an ellipsis
 TRUNCATED = "\n\n… (report truncated: run `make review` locally for all of it)\n"
 
 
-def code(text: str) -> str:
-    """`text` as inline code that survives a table cell (no backtick or pipe breaks out)."""
-    return "`" + str(text).replace("`", "'").replace("|", "\\|") + "`"
+def _visible(char: str) -> str:
+    """A character as it may appear in a code span: printable as it is, anything else (control, format such as
+    bidi overrides and zero-width, surrogate, unassigned) as a visible escape."""
+    if char.isprintable():
+        return char
+    return f"\\u{ord(char):04x}" if ord(char) <= 0xFFFF else f"\\U{ord(char):08x}"
+
+
+def code(text: object) -> str:
+    """`text` as inline code that stays one table cell on one line: whitespace runs (line breaks included) become
+    one space, other invisible characters are escaped visibly, a backtick becomes ' (no closing the span early),
+    a pipe is escaped, and the result is cut to MAX_CODE_CHARS with an ellipsis. GitHub's table scanner keeps an
+    escaped pipe in its cell even after a backslash (github/cmark-gfm extensions/ext_scanners.re: `table_cell` is
+    the longest run of `escaped_char` or non-pipe characters)."""
+    flat = "".join(_visible(char) for char in " ".join(str(text).split()))
+    if len(flat) > MAX_CODE_CHARS:
+        flat = flat[:MAX_CODE_CHARS - 1] + "…"
+    return "`" + flat.replace("`", "'").replace("|", "\\|") + "`"
 
 
 def callers(tool: dict) -> str:
@@ -38,7 +54,7 @@ def state(tool: Optional[dict], with_callers: bool = True) -> str:
     if tool is None:
         return "—"
     if tool["state"] == "denied":
-        return "denied: " + ", ".join(DENIAL_REASONS.get(r, r) for r in tool["deniedBy"])
+        return "denied: " + ", ".join(DENIAL_REASONS.get(r) or code(r) for r in tool["deniedBy"])
     return f"{tool['state']} ({callers(tool)})" if with_callers else tool["state"]
 
 
@@ -56,7 +72,8 @@ def marks(tool: dict) -> str:
 
 def route_title(route: dict) -> str:
     """`name` `path` and what serves it."""
-    serves = f"aggregated: {', '.join(route['servers'])}" if route["aggregated"] else f"server {route['servers'][0]}"
+    servers = [code(server) for server in route["servers"]]
+    serves = f"aggregated: {', '.join(servers)}" if route["aggregated"] else f"server {servers[0]}"
     prefix = ", names prefixed <server>_<tool>" if route.get("prefixed") else ""
     return f"{code(route['name'])} {code(route['path'])} ({serves}{prefix})"
 

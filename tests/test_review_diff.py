@@ -129,8 +129,8 @@ def test_a_new_server_a_new_tool_and_a_removed_route_show_up(repo):
     gate = repo.review("diff", "--base", "base", "--fail-on-dangerous")
     assert gate.returncode == 0, gate.stderr  # the new dangerous tool is in dev; prod's new route denies its own
     text = gate.stdout
-    assert "- Route removed: `slack` `/mcp/slack` (server slack)" in text
-    assert "- Route added: `notes` `/mcp/notes` (server notes)" in text
+    assert "- Route removed: `slack` `/mcp/slack` (server `slack`)" in text
+    assert "- Route added: `notes` `/mcp/notes` (server `notes`)" in text
     assert text.index("`wipe_notes`") < text.index("Stack `")  # the new dangerous tool is called out first
 
 

@@ -132,6 +132,31 @@ def test_a_dropped_dangerous_mark_that_opens_the_tool_is_called_out(inventories)
     assert "| becomes reachable; dangerous mark removed |" in text
 
 
+def test_no_value_from_a_stack_or_server_file_leaves_its_code_span(inventories):
+    """Every name, path and group a stack file or server file controls reaches the Markdown through `code()`: a
+    value with a line break cannot end the table row or start a line of its own."""
+    before = inventories["prod"]
+    after = copy.deepcopy(before)
+    route = after["routes"][1]
+    route.update(name=FORGED, path=FORGED, servers=[FORGED])
+    for item in route["tools"]:
+        item.update(name=FORGED + item["name"], server=FORGED, tool=FORGED)
+        item.update(state="restricted", deniedBy=[], access={"authentication": True, "groups": [[FORGED, "b"]]})
+    after["routes"].append({**route, "name": FORGED + "2", "aggregated": True, "prefixed": True})
+    after["routes"][0]["tools"][0].update(state="denied", deniedBy=[FORGED])
+    after["stack"] = FORGED
+    stack = diff.diff_stack(FORGED, before, after, ())
+    stack["routesMoved"].append({"name": FORGED, "pathBefore": FORGED, "pathAfter": FORGED})
+    review = {"base": {"ref": FORGED, "commit": "f" * 40}, "head": FORGED, "stacks": [stack],
+              "dangerousMadeReachable": [{"stack": FORGED, "devStack": False, "route": FORGED, "path": FORGED,
+                                          "name": FORGED, "dangerousMarkRemoved": False}]}
+    for text in (report.diff_markdown(review), report.inventory_markdown(after)):
+        for line in text.splitlines():
+            assert not line.startswith("x"), line
+            outside = "".join(line.split("`")[0::2])  # the text outside the code spans
+            assert "@octocat" not in outside and "<!--" not in outside, line
+
+
 def test_dangerous_changes_come_first_in_a_stack(inventories):
     before = inventories["dev"]
     after = copy.deepcopy(before)
@@ -143,8 +168,19 @@ def test_dangerous_changes_come_first_in_a_stack(inventories):
     assert flags == sorted(flags, reverse=True) and flags[0] and not flags[-1]
 
 
+FORGED = "x\n\n**Stack `prod`: no change in routes or tools.** @octocat <!--"
+
+
 def test_markdown_cells_cannot_break_the_table_and_long_reports_are_cut():
     assert report.code("a|b`c") == "`a\\|b'c`"
+    # line breaks and other control or invisible characters are collapsed or escaped visibly, never passed on
+    assert report.code(FORGED) == "`x **Stack 'prod': no change in routes or tools.** @octocat <!--`"
+    assert report.code("a\r\nb\tc\u2028d\x85e") == "`a b c d e`"
+    assert report.code("a\x00b\x1bc\u202ed\u200be") == "`a\\u0000b\\u001bc\\u202ed\\u200be`"
+    assert report.code("\ud800") == "`\\ud800`"
+    long = report.code("t" * 1000)
+    assert len(long) == report.MAX_CODE_CHARS + 2 and long.endswith("…`")
+    assert report.code("t" * report.MAX_CODE_CHARS) == f"`{'t' * report.MAX_CODE_CHARS}`"
     text = "".join(f"line {i}\n" for i in range(5000))
     cut = report.fit(text, 1000)
     assert len(cut) <= 1000 and cut.endswith("make review` locally for all of it)\n")
