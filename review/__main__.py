@@ -2,13 +2,15 @@
 
 Exit codes: 0 done; 1 `--fail-on-dangerous` and a change makes a dangerous tool callable in a non-dev stack;
 2 usage error (unknown ref or stack, uncommitted inputs under --fail-on-dangerous, bad config at either side,
-named); 3 the program failed otherwise (at the side named).
+named); 3 the review could not be made: the program failed otherwise, or a side's child process exited non-zero,
+timed out or exited without complete inventories (at the side named).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from render.harness import REPO_ROOT
 
@@ -26,6 +28,10 @@ def _parser() -> argparse.ArgumentParser:
     inventory.add_argument("--json", action="store_true", help="JSON (schema mcp-federation/tool-inventory v1)")
     change = commands.add_parser("diff", help="what changes for agents between a git ref and the working tree")
     change.add_argument("--base", required=True, help="git ref to compare with (e.g. origin/main)")
+    change.add_argument("--head-dir", type=Path, default=None, metavar="DIR",
+                        help="project directory of the head side (default: this checkout's working tree), e.g. a "
+                             "pull request's checkout reviewed by a trusted checkout of the base; REF is still "
+                             "resolved in this checkout's repository")
     change.add_argument("--stack", action="append", default=[],
                         help="stack to compare (repeatable; default: every stack of either side)")
     change.add_argument("--json", action="store_true", help="JSON (schema mcp-federation/tool-review v1)")
@@ -66,7 +72,7 @@ def _diff(args: argparse.Namespace) -> int:
     from review.report import diff_markdown, fit
 
     try:
-        review = run_diff(args.base, args.stack, args.fail_on_dangerous)
+        review = run_diff(args.base, args.stack, args.fail_on_dangerous, args.head_dir)
     except UsageError as exc:
         _error(str(exc))
         return 2

@@ -124,7 +124,9 @@ def _stack_markdown(stack: dict) -> list[str]:
 def diff_markdown(review: dict) -> str:
     """The whole review: the dangerous tools made callable first, then one section (or line) per stack."""
     base = review["base"]
-    lines = [f"## Tool review: {code(base['ref'])} ({code(base['commit'][:12])}) → working tree", ""]
+    head = review.get("head", "working tree")
+    lines = [f"## Tool review: {code(base['ref'])} ({code(base['commit'][:12])}) → "
+             f"{head if head == 'working tree' else code(head)}", ""]
     dangerous = review["dangerousMadeReachable"]
     if dangerous:
         lines += [f"> {WARNING} **Dangerous tools made callable** (in a non-dev stack this fails "

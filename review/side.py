@@ -1,14 +1,18 @@
 """Inventories of one side of a diff, each stack's result or its error, as JSON.
 
-`python -m review.side --project-dir DIR --dev-stack dev --stack S...` runs from this checkout (so `review` and
-`render` are this tree's) with DIR first on `sys.path`, so the program imports DIR's own `components`: the
-inventory of a git ref is that ref's program, not the working tree's. Prints one JSON object:
-`{"stacks": {"<stack>": {"inventory": {...}} | {"error": {"kind": "config"|"program", "message": "..."}}}}`.
+`python -m review.side --project-dir DIR [--dev-stacks-from-policy] --stack S...` runs from this checkout (so
+`review` and `render` are this tree's) with DIR first on `sys.path`, so the program imports DIR's own `components`:
+the inventory of each side is that side's program. `review diff` runs BOTH sides this way, each in its own child
+process, so nothing the program does (exit early, print, patch modules) reaches the process that decides the
+verdict. Prints one JSON object, on the stdout it started with (the program's own prints go to stderr):
+`{"stacks": {"<stack>": {"inventory": {...}} | {"error": {"kind": "config"|"program", "message": "..."}}}}`, plus
+`"devStacks": [...]` (DIR's policy pack's default dev stacks) with `--dev-stacks-from-policy`.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -41,10 +45,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m review.side")
     parser.add_argument("--project-dir", type=Path, required=True)
     parser.add_argument("--stack", action="append", default=[])
-    parser.add_argument("--dev-stack", action="append", default=[])
+    parser.add_argument("--dev-stacks-from-policy", action="store_true",
+                        help="also report DIR's policy pack's default dev stacks and flag the inventories with them")
     args = parser.parse_args(argv)
+    result = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
+    sys.stdout.flush()
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # whatever the program prints goes to stderr
     sys.path.insert(0, str(args.project_dir.resolve()))  # `components` (and the server files) of that project
-    json.dump(collect(args.project_dir.resolve(), args.stack, tuple(args.dev_stack)), sys.stdout)
+    devs: tuple[str, ...] = ()
+    if args.dev_stacks_from_policy:
+        from policy.dangerous_tools import DEFAULT_DEV_STACKS  # DIR's policy pack (DIR is first on sys.path)
+
+        devs = tuple(DEFAULT_DEV_STACKS)
+    output = collect(args.project_dir.resolve(), args.stack, devs)
+    if args.dev_stacks_from_policy:
+        output["devStacks"] = list(devs)
+    with result:
+        json.dump(output, result)
     return 0
 
 

@@ -206,6 +206,84 @@ def test_uncommitted_inputs_exit_2_under_the_gate_only(repo):
     assert repo.review("diff", "--base", "base", "--fail-on-dangerous", "--stack", "dev").returncode == 0
 
 
+# --- code the change controls cannot decide the verdict ------------------------------------------------------
+
+EXIT_EARLY = '\nimport os as _os, sys as _sys\nif "review.inventory" in _sys.modules:\n    _os._exit(0)\n'
+
+
+def test_a_head_side_that_exits_early_fails_the_review_instead_of_passing(repo):
+    """The head's server file ends the process that runs it with exit code 0 before any result is printed: the
+    review fails (exit 3) naming the side, and never reports "no change"."""
+    repo.edit("Pulumi.prod.yaml", "  mcp-federation:servers:", "  mcp-federation:denyDangerousTools: false\n"
+              "  mcp-federation:servers:")
+    repo.write("server_code/slack.py", (repo.path / "server_code/slack.py").read_text() + EXIT_EARLY)
+    repo.commit("prod: dangerous tools on, and the review silenced")
+    gate = repo.review("diff", "--base", "base", "--fail-on-dangerous")
+    assert gate.returncode == 3, (gate.returncode, gate.stdout, gate.stderr)
+    assert "working tree: exited 0 without complete inventories (no JSON results)" in gate.stderr
+    assert gate.stdout == ""
+    assert repo.worktrees() == [f"worktree {repo.path}"] and repo.leftovers() == []
+
+
+def test_a_project_that_runs_another_program_is_refused_at_either_side(repo):
+    """`main: app/` makes the Pulumi CLI deploy app/__main__.py; the review runs the project's __main__.py, so it
+    refuses the project instead of reviewing the wrong program."""
+    (repo.path / "app").mkdir()
+    repo.write("app/__main__.py", "import pulumi\n")
+    repo.edit("Pulumi.yaml", "runtime:", "main: app/\nruntime:")
+    with_main = repo.commit("the program moves to app/")
+    at_head = repo.review("diff", "--base", "base", "--stack", "prod")
+    assert at_head.returncode == 2, at_head.stderr
+    assert "bad config at the working tree: the project file" in at_head.stderr
+    assert "sets 'main: 'app/'': the review runs the project directory's __main__.py only" in at_head.stderr
+    repo.edit("Pulumi.yaml", "main: app/\n", "main: ./\n")  # the project directory itself: fine
+    repo.commit("main is the project directory")
+    at_base = repo.review("diff", "--base", with_main, "--stack", "prod")
+    assert at_base.returncode == 2 and f"bad config at the base {with_main} ({with_main[:12]})" in at_base.stderr
+    assert repo.review("diff", "--base", "HEAD", "--stack", "prod").returncode == 0
+    assert repo.worktrees() == [f"worktree {repo.path}"] and repo.leftovers() == []
+
+
+def test_the_dev_stacks_come_from_the_base_side(repo):
+    """A change that declares prod a dev stack in its own policy pack and opens prod's dangerous tools still fails:
+    the gate takes the dev-stack list from the base."""
+    repo.edit("policy/dangerous_tools.py", 'DEFAULT_DEV_STACKS = ("dev",)', 'DEFAULT_DEV_STACKS = ("dev", "prod")')
+    repo.edit("Pulumi.prod.yaml", "  mcp-federation:servers:", "  mcp-federation:denyDangerousTools: false\n"
+              "  mcp-federation:servers:")
+    repo.commit("prod is a dev stack now")
+    gate = repo.review("diff", "--base", "base", "--stack", "prod", "--fail-on-dangerous", "--json")
+    assert gate.returncode == 1, gate.stderr
+    review = json.loads(gate.stdout)
+    assert review["devStacks"] == ["dev"] and not stack_entry(review, "prod")["devStack"]
+    assert "dangerous tool 'delete_channel' becomes callable in stack 'prod'" in gate.stderr
+
+
+def test_head_dir_reviews_another_checkout_from_this_one(repo, tmp_path):
+    """The pull-request workflow runs the review from a trusted checkout of the base against the pull request's
+    checkout: `--head-dir` names the head's project directory; `--base` is resolved in the reviewing checkout."""
+    head = tmp_path / "head"
+    subprocess.run(["git", "clone", "-q", str(repo.path), str(head)], env=repo.env, check=True, timeout=60)
+    staging = head / "Pulumi.staging.yaml"
+    staging.write_text(staging.read_text().replace("  mcp-federation:gateway:", "  mcp-federation:denyDangerousTools:"
+                                                   " false\n  mcp-federation:gateway:", 1))
+    dirty = repo.review("diff", "--base", "base", "--head-dir", str(head), "--fail-on-dangerous")
+    assert dirty.returncode == 2 and f"the head {head} has uncommitted changes to Pulumi.staging.yaml" in dirty.stderr
+    for args in (["add", "-A"], ["commit", "-q", "-m", "staging: dangerous tools on"]):
+        subprocess.run(["git", *args], cwd=head, env=repo.env, check=True, timeout=60)
+    gate = repo.review("diff", "--base", "base", "--head-dir", str(head), "--fail-on-dangerous", "--json")
+    assert gate.returncode == 1, gate.stderr
+    review = json.loads(gate.stdout)
+    assert review["head"] == str(head)
+    assert {d["name"] for d in review["dangerousMadeReachable"]} == \
+        {"delete_repo", "delete_channel", "github_delete_repo", "slack_delete_channel"}
+    text = repo.review("diff", "--base", "base", "--head-dir", str(head), "--stack", "dev").stdout
+    assert text.startswith(f"## Tool review: `base` (`{review['base']['commit'][:12]}`) → `{head}`\n")
+    missing = repo.review("diff", "--base", "base", "--head-dir", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and f"bad config at the head {tmp_path / 'nowhere'}: cannot read the project " \
+        "file" in missing.stderr
+    assert repo.worktrees() == [f"worktree {repo.path}"] and repo.leftovers() == []
+
+
 # --- the temporary worktree ----------------------------------------------------------------------------------
 
 def test_the_worktree_is_removed_when_the_program_fails(repo):
