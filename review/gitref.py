@@ -80,31 +80,19 @@ def uncommitted_inputs(top: Path, project_dir: Path) -> list[str]:
     return sorted(p for p in paths if is_input(p))
 
 
-_received: list[int] = []  # signals exit_on_signals caught, in case the code they interrupted swallowed the exit
-
-
 @contextlib.contextmanager
 def exit_on_signals() -> Iterator[None]:
     """Turn SIGTERM and SIGHUP into SystemExit(128 + signal) while the block runs (SIGINT already raises), so
-    `finally` blocks (the worktree removal) run. The Pulumi runtime may swallow an exception raised in the middle
-    of a program run, so the block also calls `check_signals()` after such a run."""
+    `finally` blocks (the worktree removal, stopping the sides' child processes) run."""
     def handler(signum: int, _frame: object) -> None:
-        _received.append(signum)
         raise SystemExit(128 + signum)
 
-    _received.clear()
     saved = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
     finally:
         for sig, previous in saved.items():
             signal.signal(sig, previous)
-
-
-def check_signals() -> None:
-    """Exit now if exit_on_signals caught a signal whose SystemExit was swallowed."""
-    if _received:
-        raise SystemExit(128 + _received[0])
 
 
 def remove_worktree(top: Path, path: Path) -> None:
