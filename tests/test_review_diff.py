@@ -266,6 +266,8 @@ def test_head_dir_reviews_another_checkout_from_this_one(repo, tmp_path):
     staging = head / "Pulumi.staging.yaml"
     staging.write_text(staging.read_text().replace("  mcp-federation:gateway:", "  mcp-federation:denyDangerousTools:"
                                                    " false\n  mcp-federation:gateway:", 1))
+    github = head / "server_code" / "github.py"  # the head's own server files are read, not the reviewing checkout's
+    github.write_text(github.read_text().replace('    Tool("delete_repo",', GITHUB_NEW_TOOL, 1))
     dirty = repo.review("diff", "--base", "base", "--head-dir", str(head), "--fail-on-dangerous")
     assert dirty.returncode == 2 and f"the head {head} has uncommitted changes to Pulumi.staging.yaml" in dirty.stderr
     for args in (["add", "-A"], ["commit", "-q", "-m", "staging: dangerous tools on"]):
@@ -274,6 +276,7 @@ def test_head_dir_reviews_another_checkout_from_this_one(repo, tmp_path):
     assert gate.returncode == 1, gate.stderr
     review = json.loads(gate.stdout)
     assert review["head"] == str(head)
+    assert tool_change(review, "staging", "github", "close_issue")["change"] == "appeared"
     assert {d["name"] for d in review["dangerousMadeReachable"]} == \
         {"delete_repo", "delete_channel", "github_delete_repo", "slack_delete_channel"}
     text = repo.review("diff", "--base", "base", "--head-dir", str(head), "--stack", "dev").stdout
