@@ -144,8 +144,19 @@ def load_project(project_dir: Path = REPO_ROOT) -> dict:
 
 
 def stack_dir(project_dir: Path, project: Mapping[str, Any]) -> Path:
-    """Where the `Pulumi.<stack>.yaml` files are: the project's `stackConfigDir`, else the project directory."""
-    return Path(project_dir) / str(project.get("stackConfigDir") or ".")
+    """Where the `Pulumi.<stack>.yaml` files are: the project's `stackConfigDir`, else the project directory.
+
+    StackConfigError for a `stackConfigDir` outside the project directory (absolute, or `..` leading out): render
+    and the tool review read stack files of a pull request's checkout, never files beside it."""
+    configured = project.get("stackConfigDir") or "."
+    if not isinstance(configured, str):
+        raise StackConfigError(f"stackConfigDir {configured!r} in {PROJECT_FILE} is not a path")
+    root = Path(project_dir).resolve()
+    directory = (root / configured).resolve()
+    if Path(configured).is_absolute() or (directory != root and root not in directory.parents):
+        raise StackConfigError(f"stackConfigDir {configured!r} in {PROJECT_FILE} leads outside the project "
+                               "directory: keep stack files inside it")
+    return Path(project_dir) / configured
 
 
 def check_stack_name(stack: str) -> None:

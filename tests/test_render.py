@@ -346,6 +346,16 @@ def test_cli_config_is_the_renderers_config():
     assert cli_config("dev", {"mcp-federation:namespace": "x"})["mcp-federation:namespace"] == "x"
 
 
+@pytest.mark.parametrize("configured", ["/etc", "..", "stacks/../..", "../elsewhere"])
+def test_stack_config_dir_outside_the_project_is_refused(tmp_path, configured):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text(f"name: demo\nstackConfigDir: {configured}\n")
+    (tmp_path / "Pulumi.prod.yaml").write_text("config: {}\n")
+    with pytest.raises(StackConfigError, match="stackConfigDir .* leads outside the project directory"):
+        list_stacks(project)
+
+
 def test_config_follows_the_cli_rules(tmp_path):
     (tmp_path / "Pulumi.yaml").write_text(textwrap.dedent("""\
         name: demo
