@@ -18,16 +18,15 @@ from pydantic import ValidationError
 
 from .auth import AuthConfig, ProviderConfig, RemoteJwksConfig
 from .errors import PROJECT, ConfigError, format_errors, missing_secrets
-from .federation import SESSION_KEY_MIN_LENGTH, SESSION_KEY_SECRET, FederationConfig, SecretValue, needs_session_key
-from .gateway import AggregateConfig, GatewayConfig
-from .servers import CODE_DIR, CODE_SERVER_ENV, CORE_FILE, PORT_ENV, REPO_ROOT, SESSION_KEY_ENV, ImageServerConfig, \
-    ResourcesConfig, ServerConfig, ServerGroups, has_dot_segment
+from .federation import SESSION_KEY_SECRET, FederationConfig, SecretValue, needs_session_key
+from .gateway import AggregateConfig
+from .servers import CODE_DIR, CODE_SERVER_ENV, CORE_FILE, PORT_ENV, SESSION_KEY_ENV, ImageServerConfig, \
+    ResourcesConfig, ServerConfig, ServerGroups
 
-__all__ = ["AggregateConfig", "AuthConfig", "CODE_DIR", "CODE_SERVER_ENV", "CORE_FILE", "PORT_ENV", "SESSION_KEY_ENV", "ConfigError", "DEFAULT_RESOURCES",
-           "FederationConfig", "GatewayConfig", "ImageServerConfig", "PROJECT", "ProviderConfig",
-           "REPO_ROOT", "RemoteJwksConfig", "ResourcesConfig", "SESSION_KEY_MIN_LENGTH", "SESSION_KEY_SECRET",
-           "SecretValue", "ServerConfig", "ServerGroups", "has_dot_segment", "load_config", "needs_session_key",
-           "parse_config", "raw_project_config"]
+__all__ = ["AggregateConfig", "AuthConfig", "CODE_DIR", "CODE_SERVER_ENV", "CORE_FILE", "ConfigError",
+           "DEFAULT_RESOURCES", "FederationConfig", "ImageServerConfig", "PORT_ENV", "ProviderConfig",
+           "RemoteJwksConfig", "SESSION_KEY_ENV", "SESSION_KEY_SECRET", "SecretValue", "ServerConfig", "ServerGroups",
+           "load_config", "needs_session_key", "parse_config", "raw_project_config"]
 
 DEFAULT_RESOURCES = ResourcesConfig().to_k8s()
 

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Optional
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from components.crds._base import DNS_SUBDOMAIN
 from components.crds.agentgateway_auth import DURATION, HEADER_NAME, JwtMode, McpProvider, duration_ms
 
-from .fields import Bool, Hint, Model, OneOf, Str, Text, distinct, list_of, problem, problems
-from .servers import token_text
+from .fields import Bool, Distinct, Model, OneOf, Str, list_of, problem, problems, text
+from .servers import TOKEN_SCHEMA, token_text
 
 AuthMode = Literal[JwtMode, "none"]  # none: no JWT policy at all
 # A claim name usable as `jwt.<claim>` in CEL: an identifier that is not a CEL reserved word (CEL spec, "Syntax").
@@ -109,29 +109,25 @@ class RemoteJwksConfig:
 class RemoteJwksSource(Model):
     """`{url: https://host[:port]/path, cacheDuration?}`: a DNS host name (it is the TLS server name)."""
 
-    url: Annotated[str, Text(max_len=2048), AfterValidator(_https_url),
-                   Hint(required=" (e.g. https://idp.example.com/.well-known/jwks.json)")]
-    cache_duration: Optional[Annotated[str, Text(DURATION, "a duration such as 5m or 1h30m", 32),
+    url: Annotated[str, text(max_length=2048), AfterValidator(_https_url)]
+    cache_duration: Optional[Annotated[str, text(DURATION, "a duration such as 5m or 1h30m", 32),
                                        AfterValidator(_at_least_five_minutes)]] = None
 
 
 class JwksConfig(OneOf):
     """Exactly one of `inline` (public JWKS JSON text) | `remote`."""
 
-    inline: Optional[Annotated[str, Hint(expected="a string (the JWKS JSON document)"),
-                               AfterValidator(_public_jwks)]] = None
+    inline: Optional[Annotated[str, text(), AfterValidator(_public_jwks)]] = None
     remote: Optional[RemoteJwksSource] = None
 
 
 class ProviderConfig(Model):
     """One token issuer: `iss`, accepted `aud` values and its keys."""
 
-    issuer: Annotated[str, token_text("an issuer"), Hint(required=" (the exact 'iss' of the tokens)")]
-    audiences: Annotated[tuple[Annotated[str, token_text("a audience")], ...], distinct("audience"),
-                         list_of("audiences", "[] is empty: list at least one audience", 64), Hint(
-        required=": list the 'aud' values the gateway accepts (without it, tokens minted for any other application "
-                 "would be accepted)")]
-    jwks: Annotated[JwksConfig, Hint(required=": {inline: '<JWKS JSON>'} or {remote: {url: https://...}}")]
+    issuer: Annotated[Str, token_text("an issuer"), TOKEN_SCHEMA]
+    audiences: Annotated[tuple[Annotated[Str, token_text("an audience"), TOKEN_SCHEMA], ...], Distinct,
+                         list_of("audiences", "[] is empty: list at least one audience", 64)]
+    jwks: JwksConfig
 
     @property
     def inline_jwks(self) -> Optional[str]:
@@ -152,14 +148,14 @@ class ProviderConfig(Model):
 class HeaderLocation(Model):
     """The header carrying the token, and the prefix before it."""
 
-    name: Annotated[str, Text(HEADER_NAME, "an HTTP header name", 256)]
-    prefix: Optional[Annotated[str, Text(max_len=256)]] = None
+    name: Annotated[str, text(HEADER_NAME, "an HTTP header name", 256)]
+    prefix: Optional[Annotated[str, text(max_length=256)]] = None
 
 
 class CookieLocation(Model):
     """The cookie carrying the token."""
 
-    name: Annotated[str, Text(max_len=256)]
+    name: Annotated[str, text(max_length=256)]
 
 
 class LocationConfig(OneOf):
@@ -173,20 +169,32 @@ class McpMetadataConfig(Model):
     """OAuth protected-resource metadata for MCP clients (the CRD's `jwtAuthentication.mcp`)."""
 
     provider: Optional[McpProvider] = None
-    client_id: Optional[Annotated[str, Text(max_len=256)]] = None
-    resource_metadata: Optional[Annotated[dict[str, Any], Hint(expected="an object")]] = None
+    client_id: Optional[Annotated[str, text(max_length=256)]] = None
+    resource_metadata: Optional[dict[str, Any]] = None
 
 
 class AuthConfig(Model):
     """The validated `auth` key. `mode` none means no JWT policy (anonymous callers)."""
 
-    mode: AuthMode = "none"
+    mode: AuthMode = Field(default="none", validate_default=True)
     allow_anonymous: Bool = False
-    groups_claim: Annotated[str, Text(CLAIM_NAME, "a claim name usable in CEL (letters, digits, '_'; not starting "
+    groups_claim: Annotated[str, text(CLAIM_NAME, "a claim name usable in CEL (letters, digits, '_'; not starting "
                                                   "with a digit)"), AfterValidator(_not_reserved)] = "groups"
     providers: Annotated[tuple[ProviderConfig, ...], list_of("providers", max_items=64)] = ()
     location: Optional[LocationConfig] = None
     mcp: Optional[McpMetadataConfig] = None
+
+    @field_validator("mode")
+    @classmethod
+    def _open_gateway(cls, mode: str, info: ValidationInfo) -> str:
+        """A gateway exposed outside the cluster needs auth or allowAnonymous (the context's `exposed_by`: the
+        gateway's serviceType that exposes it while auth.allowAnonymous is not true; see federation.py)."""
+        exposed_by = (info.context or {}).get("exposed_by")
+        if mode == "none" and exposed_by:
+            raise problem(f"'none' leaves the gateway open, and gateway.serviceType {exposed_by!r} exposes it outside "
+                          "the cluster: set auth.mode Strict with a provider, or auth.allowAnonymous: true to accept "
+                          "anonymous callers deliberately")
+        return mode
 
     @model_validator(mode="after")
     def _mode_rules(self) -> "AuthConfig":

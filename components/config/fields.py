@@ -1,6 +1,5 @@
 """Building blocks of the config models: the base model, checked scalar types, and how a rule reports a problem.
 
-Every type here reports in the project's message style (the value, then why it is wrong); errors.py adds the key.
 Strict types: a string is never turned into a number or a boolean. Two forms are accepted because the Pulumi CLI
 produces them: a whole float for an integer (the CLI re-encodes object values through Go's JSON, which has one number
 type: pulumi/pulumi sdk/go/common/resource/config/value.go, `unmarshalObjectJSON`), and "true"/"false" for a
@@ -10,12 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any, Callable, Iterable, Optional
+from typing import Annotated, Any, Callable, Iterable, Optional, Union
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Strict, ValidationError, \
-    model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Strict, StringConstraints, \
+    ValidationError, model_validator
 from pydantic.alias_generators import to_camel
-from pydantic_core import InitErrorDetails, PydanticCustomError, core_schema
+from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError, core_schema
 
 
 class Model(BaseModel):
@@ -41,60 +40,47 @@ def problem(message: str, **extra: Any) -> PydanticCustomError:
     return PydanticCustomError("config", "{message}", {"message": message, **extra})
 
 
-def problems(model: str, found: Iterable[tuple[tuple, str, Any]]) -> None:
-    """Raise every (location relative to the validated object, message, value) at once, if any."""
-    details = [InitErrorDetails(type=problem(message), loc=loc, input=value) for loc, message, value in found]
+def problems(model: str, found: Iterable[tuple[tuple, Union[str, PydanticCustomError], Any]]) -> None:
+    """Raise every (location relative to the validated object, message or problem, value) at once, if any."""
+    details = [InitErrorDetails(type=problem(message) if isinstance(message, str) else message, loc=loc, input=value)
+               for loc, message, value in found]
     if details:
         raise ValidationError.from_exception_data(model, details)
 
 
-@dataclass(frozen=True)
-class Hint:
-    """Field metadata read by the error formatter: `required` follows 'is required' when the key is missing;
-    `expected` completes '<value> is not ...' when the value has the wrong JSON type."""
-
-    required: str = ""
-    expected: str = ""
+def again(error: ErrorDetails) -> InitErrorDetails:
+    """An error of a failed validation, to be raised again together with others."""
+    kind = PydanticCustomError("config", "{message}", error["ctx"]) if error["type"] == "config" else error["type"]
+    return InitErrorDetails(type=kind, loc=error["loc"], input=error.get("input"), ctx=error.get("ctx", {}))
 
 
-@dataclass(frozen=True)
-class Text:
-    """A string matching `pattern` (whole string: `$` alone would accept a trailing newline) and `max_len`."""
+PATTERN_HELP: dict[str, str] = {}  # pattern of a text() -> what a matching string is, for the error formatter
 
-    pattern: Optional[re.Pattern] = None
-    what: str = ""
-    max_len: Optional[int] = None
 
-    def check(self, value: str) -> str:
-        if self.pattern is not None and not self.pattern.fullmatch(value):
-            raise problem(f"{value!r} is not {self.what}")
-        if self.max_len is not None and len(value) > self.max_len:
-            raise problem(f"{value!r} is longer than {self.max_len} characters")
-        return value
-
-    def __get_pydantic_core_schema__(self, source: Any, handler: Callable) -> core_schema.CoreSchema:
-        return core_schema.no_info_after_validator_function(self.check, handler(source))
-
-    def __get_pydantic_json_schema__(self, schema: Any, handler: Callable) -> dict:
-        result = handler(schema)
-        if self.pattern is not None:
-            result["pattern"] = "^(?:" + self.pattern.pattern.removeprefix("^").removesuffix("$") + ")$"
-        if self.max_len is not None:
-            result["maxLength"] = self.max_len
-        return result
+def text(pattern: Union[str, re.Pattern, None] = None, what: str = "", max_length: Optional[int] = None
+         ) -> StringConstraints:
+    """A string matching `pattern` as a whole, of at most `max_length` characters. Anchored here, as pydantic's
+    `pattern` is a search; with pydantic's Rust regex engine `$` is the very end, so a trailing newline is refused."""
+    if pattern is None:
+        return StringConstraints(strict=True, max_length=max_length)
+    source = pattern.pattern if isinstance(pattern, re.Pattern) else pattern
+    anchored = "^(?:" + source.removeprefix("^").removesuffix("$") + ")$"
+    if PATTERN_HELP.setdefault(anchored, what) != what:
+        raise ValueError(f"pattern {source!r} is already described as {PATTERN_HELP[anchored]!r}")
+    return StringConstraints(strict=True, pattern=anchored, max_length=max_length)
 
 
 @dataclass(frozen=True)
 class Range:
-    """An integer in low..high; `hint` says why."""
+    """An integer in low..high; `why` explains the range (pydantic's own ge/le errors name only one bound)."""
 
     low: int
     high: int
-    hint: str = ""
+    why: str = ""
 
     def check(self, value: int) -> int:
         if not self.low <= value <= self.high:
-            raise problem(f"{value!r} is out of range {self.low}..{self.high}{self.hint}")
+            raise problem(f"{value!r} is out of range {self.low}..{self.high}{self.why}")
         return value
 
     def __get_pydantic_core_schema__(self, source: Any, handler: Callable) -> core_schema.CoreSchema:
@@ -121,14 +107,14 @@ Bool = Annotated[bool, Strict()]
 CliBool = Annotated[bool, BeforeValidator(_cli_boolean), Strict()]  # a top-level key: the CLI sends "true"/"false"
 
 
-def distinct(what: str) -> AfterValidator:
-    """Items listed more than once are an error."""
-    def check(items: tuple) -> tuple:
-        duplicates = sorted({item for item in items if items.count(item) > 1})
-        if duplicates:
-            raise problem(f"{', '.join(duplicates)} listed more than once")
-        return items
-    return AfterValidator(check)
+def _distinct(items: tuple) -> tuple:
+    duplicates = sorted({item for item in items if items.count(item) > 1})
+    if duplicates:
+        raise problem(f"{', '.join(duplicates)} listed more than once")
+    return items
+
+
+Distinct = AfterValidator(_distinct)  # items listed more than once are an error
 
 
 def list_of(what: str, empty: str = "", max_items: int = 0) -> BeforeValidator:

@@ -8,11 +8,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, Mapping, Optional
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, WithJsonSchema, field_validator, \
+    model_validator
 
 from components.crds._base import DNS_LABEL
 
-from .fields import Bool, Hint, Int, Model, Range, Str, Text, distinct, list_of, problem, problems
+from .errors import set_secret_command
+from .fields import Distinct, Int, Model, Range, Str, list_of, problem, problems, text
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 CODE_DIR = REPO_ROOT / "server_code"
@@ -25,21 +27,30 @@ CODE_SERVER_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}  # f
 SESSION_KEY_ENV = "MCP_SESSION_KEY"  # read by server_code/mcp_core.py: replicas sign session ids with it
 RESERVED_ENV = (PORT_ENV, *CODE_SERVER_ENV, SESSION_KEY_ENV)  # set by the components, never by `env`
 
-DNS_LABEL_HELP = "a DNS label (lowercase letters, digits and '-', starting and ending alphanumeric)"
-DnsLabel = Annotated[str, Text(DNS_LABEL, DNS_LABEL_HELP, 63)]
-# [registry[:port]/]repository with a tag and/or a digest: an image must be pinned, never implicitly `latest`.
+DnsLabel = Annotated[str, text(DNS_LABEL, "a DNS label (lowercase letters, digits and '-', starting and ending "
+                                           "alphanumeric)", 63)]
+# [registry[:port]/]repository with a tag and/or a digest: an image must be pinned, never implicitly `latest`. Checked
+# in Python: pydantic's Rust regex engine has no lookarounds.
 IMAGE = re.compile(r"(?:[a-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._/-][a-z0-9]+)*"
                    r"(?=[:@])(?::(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?")
-Image = Annotated[str, Text(IMAGE, "a pinned image reference with a tag other than 'latest' or a digest "
-                                   "(e.g. python:3.11-slim)")]
+
+
+def _pinned(image: str) -> str:
+    if not IMAGE.fullmatch(image):
+        raise problem(f"{image!r} is not a pinned image reference with a tag other than 'latest' or a digest "
+                      "(e.g. python:3.11-slim)")
+    return image
+
+
+Image = Annotated[Str, AfterValidator(_pinned), WithJsonSchema({"type": "string", "pattern": f"^(?:{IMAGE.pattern})$"})]
 # One or more path segments of the characters Gateway API allows in a PathPrefix; no trailing '/'.
-ROUTE_PATH = re.compile(r"(/(?:[-A-Za-z0-9._~!$&'()*+,;=:@]|%[0-9a-fA-F]{2})+)+")
+ROUTE_PATH = r"(/(?:[-A-Za-z0-9._~!$&'()*+,;=:@]|%[0-9a-fA-F]{2})+)+"
 # Where an image serves MCP or health: an absolute path of path characters (a trailing '/' is allowed).
-UPSTREAM_PATH = re.compile(r"/(?:[-A-Za-z0-9._~!$&'()*+,;=:@/]|%[0-9a-fA-F]{2})*")
-QUANTITY = Annotated[str, Text(re.compile(r"[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?"),
+UPSTREAM_PATH = r"/(?:[-A-Za-z0-9._~!$&'()*+,;=:@/]|%[0-9a-fA-F]{2})*"
+Quantity = Annotated[str, text(r"[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?",
                                "a Kubernetes quantity (e.g. 100m, 128Mi)")]
 SECRET_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-SecretName = Annotated[str, Text(SECRET_NAME, "a name under the secrets key (a letter, then letters, digits or '_')")]
+SecretName = Annotated[str, text(SECRET_NAME, "a name under the secrets key (a letter, then letters, digits or '_')")]
 
 
 def has_dot_segment(path: str) -> bool:
@@ -54,22 +65,29 @@ def _no_dot_segment(path: str) -> str:
     return path
 
 
-RoutePath = Annotated[str, Text(ROUTE_PATH, "a URL path starting with '/' (segments of letters, digits, "
+RoutePath = Annotated[str, text(ROUTE_PATH, "a URL path starting with '/' (segments of letters, digits, "
                                             "-._~!$&'()*+,;=:@ or %XX; no '//', no trailing '/')", 1024),
                       AfterValidator(_no_dot_segment)]
-UpstreamPath = Annotated[str, Text(UPSTREAM_PATH, "an absolute URL path (e.g. /mcp)", 1024),
+UpstreamPath = Annotated[str, text(UPSTREAM_PATH, "an absolute URL path (e.g. /mcp)", 1024),
                          AfterValidator(_no_dot_segment)]
 
 
-def _tool_names(value: Any) -> Any:
-    bad = [item for item in value if not isinstance(item, str) or not item] if isinstance(value, (list, tuple)) else []
-    if bad:
-        raise problem(f"{bad!r} are not tool names (non-empty strings)")
-    return value
+Replicas = Annotated[Int, Range(1, 100)]
 
 
-ToolList = Annotated[tuple[Str, ...], AfterValidator(_tool_names), list_of("tool names"), distinct("tool")]
-StringList = Annotated[tuple[Str, ...], list_of("strings")]
+def needs_session_key(server_type: str, replicas: int) -> bool:
+    """Whether a server gets MCP_SESSION_KEY from secrets.sessionKey: a code server (image servers do not read it)
+    with more than one replica, whose replicas must accept each other's MCP session ids."""
+    return replicas > 1 and server_type == "code"
+
+
+def _tool_names(tools: tuple[str, ...]) -> tuple[str, ...]:
+    if "" in tools:
+        raise problem(f"{[tool for tool in tools if not tool]!r} are not tool names (non-empty strings)")
+    return tools
+
+
+ToolList = Annotated[tuple[Str, ...], AfterValidator(_tool_names), list_of("tool names"), Distinct]
 
 
 def _not_reserved(name: str) -> str:
@@ -78,32 +96,39 @@ def _not_reserved(name: str) -> str:
     return name
 
 
-EnvName = Annotated[str, Text(re.compile(r"[A-Za-z_][A-Za-z0-9_]*"), "an environment variable name (letters, "
-                                                                      "digits, '_')"), AfterValidator(_not_reserved)]
-ENV_HINT = Hint(expected="an object of environment variables")
-# Issuers, audiences and group names: printable ASCII without spaces (what IdPs put in iss/aud/groups).
+EnvName = Annotated[str, text(r"[A-Za-z_][A-Za-z0-9_]*", "an environment variable name (letters, digits, '_')"),
+                    AfterValidator(_not_reserved)]
+
+
 TOKEN_TEXT = re.compile(r"[!-~]{1,256}")
+TOKEN_SCHEMA = WithJsonSchema({"type": "string", "pattern": f"^(?:{TOKEN_TEXT.pattern})$"})
 
 
-def token_text(what: str) -> Text:
-    """Printable ASCII without spaces: what IdPs put in iss, aud and groups claims."""
-    return Text(TOKEN_TEXT, f"{what} (1 to 256 printable ASCII characters, no spaces)")
+def token_text(what: str) -> AfterValidator:
+    """Printable ASCII without spaces: what IdPs put in iss, aud and groups claims (checked in Python, as one
+    pattern named three ways; add TOKEN_SCHEMA)."""
+    def check(value: str) -> str:
+        if not TOKEN_TEXT.fullmatch(value):
+            raise problem(f"{value!r} is not {what} (1 to 256 printable ASCII characters, no spaces)")
+        return value
+    return AfterValidator(check)
 
 
 # Non-empty lists (at most 64) of distinct printable-ASCII names: groups (and, in auth.py, audiences).
-GroupList = Annotated[tuple[Annotated[str, token_text("a group")], ...],
-                      list_of("groups", "[] is empty: list at least one group", 64), distinct("group")]
+GroupList = Annotated[tuple[Annotated[Str, token_text("a group"), TOKEN_SCHEMA], ...],
+                      list_of("groups", "[] is empty: list at least one group", 64), Distinct]
 
 
-def _frozen(value: dict) -> Mapping:
-    return MappingProxyType(value)
+def frozen_empty() -> Mapping[str, Any]:
+    """The default of a mapping key: empty, read-only."""
+    return MappingProxyType({})
 
 
 class Quantities(Model):
     """CPU and memory, Kubernetes quantities."""
 
-    cpu: QUANTITY
-    memory: QUANTITY
+    cpu: Quantity
+    memory: Quantity
 
 
 class ResourcesConfig(Model):
@@ -129,8 +154,8 @@ class ResourcesConfig(Model):
 class ProbeConfig(Model):
     """`probe`: a harmless tool of expectedTools the verifier calls after a deploy."""
 
-    tool: Annotated[Str, Hint(required=" (the tool the verifier calls after a deploy)")]
-    arguments: Annotated[dict[str, Any], Hint(expected="an object")] = {}
+    tool: Str
+    arguments: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -161,18 +186,23 @@ class ServerGroups:
         return bool(self.allowed or self.tools)
 
 
-IMAGE_ONLY = ("command", "args", "mcp_path", "health_path", "dangerous_tools", "run_as_user", "probe")
+TYPE_KEYS = {"code": "code", **dict.fromkeys(("command", "args", "mcp_path", "health_path", "expected_tools",
+                                               "dangerous_tools", "run_as_user", "probe"), "image")}
+REQUIRED_FOR_IMAGE = {"image": "a pinned container image that serves MCP",
+                      "expected_tools": "the tools the image offers; the verifier checks that tools/list includes them"}
+NOT_EMPTY = {"allowed_tools": "is empty: it would hide every tool (remove the key to allow all)",
+             "expected_tools": "[] is empty: list the tools the image offers"}
 
 
 class ServerConfig(Model):
     """One MCP server: where the gateway exposes it, what runs it, and who may use which tool."""
 
-    name: Annotated[DnsLabel, Hint(required="")]
+    name: DnsLabel
     type: ServerType = "code"
     path: RoutePath = ""                       # default /mcp/<name>
-    code: Optional[Annotated[str, Text(re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*\.py"),
+    code: Optional[Annotated[str, text(r"[A-Za-z0-9_][A-Za-z0-9_-]*\.py",
                                        "a Python file name in server_code/ (e.g. github.py)")]] = None
-    replicas: Annotated[Int, Range(1, 100)] = 1
+    replicas: Replicas = 1
     port: Annotated[Int, Range(1024, 65535, " (non-root containers cannot bind ports below 1024)")] = SERVER_PORT_DEFAULT
     image: Optional[Image] = Field(None, validate_default=True)  # default: the top-level image (code servers)
     resources: ResourcesConfig = ResourcesConfig()
@@ -180,10 +210,11 @@ class ServerConfig(Model):
     denied_tools: ToolList = ()
     allowed_tools: Optional[ToolList] = None
     # Extra container env: plain values, and env names mapped to names under the `secrets` config key.
-    env: Annotated[Mapping[EnvName, Str], AfterValidator(_frozen), ENV_HINT] = Field(default_factory=lambda: MappingProxyType({}))
-    secret_env: Annotated[Mapping[EnvName, SecretName], AfterValidator(_frozen), ENV_HINT] = Field(default_factory=lambda: MappingProxyType({}))
+    env: Annotated[Mapping[EnvName, Str], AfterValidator(MappingProxyType)] = Field(default_factory=frozen_empty)
+    secret_env: Annotated[Mapping[EnvName, SecretName], AfterValidator(MappingProxyType)] = \
+        Field(default_factory=frozen_empty)
     command: Optional[Annotated[tuple[Str, ...], list_of("strings", "[] is empty")]] = None
-    args: Optional[StringList] = None
+    args: Optional[Annotated[tuple[Str, ...], list_of("strings")]] = None
     mcp_path: UpstreamPath = IMAGE_MCP_PATH_DEFAULT
     health_path: Optional[UpstreamPath] = None
     expected_tools: Optional[ToolList] = Field(None, validate_default=True)
@@ -191,8 +222,8 @@ class ServerConfig(Model):
     run_as_user: Optional[Annotated[Int, Range(1, 2**31 - 1, " (0 is root; the pods run as non-root)")]] = None
     probe: Optional[ProbeConfig] = None
     allowed_groups: GroupList = ()
-    tool_groups: Annotated[Mapping[Annotated[str, Text(re.compile(".+"), "a tool name")], GroupList],
-                           AfterValidator(_frozen)] = Field(default_factory=lambda: MappingProxyType({}))
+    tool_groups: Annotated[Mapping[Annotated[str, text(".+", "a tool name")], GroupList],
+                           AfterValidator(MappingProxyType)] = Field(default_factory=frozen_empty)
 
     @model_validator(mode="before")
     @classmethod
@@ -204,13 +235,19 @@ class ServerConfig(Model):
                 data = {"code": f"{data['name']}.py", **data}
         return data
 
-    @field_validator(*IMAGE_ONLY, "code", mode="before")
+    @field_validator(*TYPE_KEYS, *REQUIRED_FOR_IMAGE, *NOT_EMPTY, mode="before")
     @classmethod
-    def _key_of_the_other_type(cls, value: Any, info: ValidationInfo) -> Any:
-        own = info.data.get("type")
-        owner = "code" if info.field_name == "code" else "image"
-        if own is not None and own != owner:
+    def _fits_the_type(cls, value: Any, info: ValidationInfo) -> Any:
+        """A key of the other type of server, a missing key a type image server needs, an empty list that must not
+        be (a default of None is no setting)."""
+        own, key = info.data.get("type"), info.field_name or ""
+        owner = TYPE_KEYS.get(key, own)
+        if own is not None and own != owner and (value is not None or key not in REQUIRED_FOR_IMAGE):
             raise problem(f"{value!r}: only a type {owner} server takes this key (this one is type {own})")
+        if value is None and own == "image" and key in REQUIRED_FOR_IMAGE:
+            raise problem(f"is required for type image ({REQUIRED_FOR_IMAGE[key]})")
+        if value == [] and key in NOT_EMPTY:
+            raise problem(NOT_EMPTY[key])
         return value
 
     @field_validator("code")
@@ -223,32 +260,15 @@ class ServerConfig(Model):
             raise problem(f"{code!r} does not exist in {code_dir}")
         return code
 
-    @field_validator("image")
+    @field_validator("secret_env")
     @classmethod
-    def _image_required_for_type_image(cls, image: Optional[str], info: ValidationInfo) -> Optional[str]:
-        if image is None and info.data.get("type") == "image":
-            raise problem("is required for type image (a pinned container image that serves MCP)")
-        return image
-
-    @field_validator("allowed_tools", mode="before")
-    @classmethod
-    def _allow_list_not_empty(cls, value: Any) -> Any:
-        if value == []:
-            raise problem("is empty: it would hide every tool (remove the key to allow all)")
-        return value
-
-    @field_validator("expected_tools", mode="before")
-    @classmethod
-    def _expected_tools_of_an_image(cls, value: Any, info: ValidationInfo) -> Any:
-        own = info.data.get("type")
-        if value is not None and own == "code":
-            raise problem(f"{value!r}: only a type image server takes this key (this one is type code)")
-        if value is None and own == "image":
-            raise problem("is required for type image (the tools the image offers; the verifier checks that "
-                          "tools/list includes them)")
-        if value == []:
-            raise problem("[] is empty: list the tools the image offers")
-        return value
+    def _secrets_are_set(cls, secret_env: Mapping[str, str], info: ValidationInfo) -> Mapping[str, str]:
+        """Each referenced secret is set (the `secrets` names FederationConfig puts in the context)."""
+        secrets = (info.context or {}).get("secrets")
+        problems("secretEnv", [((env,), problem(f"secret {secret!r} is not set; run: {set_secret_command(secret)}",
+                                                secret=secret), secret)
+                               for env, secret in secret_env.items() if secrets is not None and secret not in secrets])
+        return secret_env
 
     @field_validator("dangerous_tools")
     @classmethod
@@ -266,12 +286,12 @@ class ServerConfig(Model):
         if probe is None or expected is None or dangerous is None:
             return probe
         if probe.tool not in expected:
-            problems("probe", [(("tool",), f"{probe.tool!r} is not in expectedTools ({', '.join(expected)})",
-                                probe.tool)])
-        if probe.tool in dangerous:
-            problems("probe", [(("tool",), f"{probe.tool!r} is in dangerousTools: the verifier calls the probe tool "
-                                           "after every deploy, so it must be a harmless one", probe.tool)])
-        return probe
+            why = f"is not in expectedTools ({', '.join(expected)})"
+        elif probe.tool in dangerous:
+            why = "is in dangerousTools: the verifier calls the probe tool after every deploy, so it must be a harmless one"
+        else:
+            return probe
+        problems("probe", [(("tool",), f"{probe.tool!r} {why}", probe.tool)])
 
     @field_validator("tool_groups", mode="before")
     @classmethod
@@ -279,6 +299,16 @@ class ServerConfig(Model):
         if not isinstance(value, dict) or not value:
             raise problem(f"{value!r} is not a non-empty object {{tool: [groups]}}")
         return value
+
+    @field_validator("allowed_groups", "tool_groups")
+    @classmethod
+    def _groups_need_tokens(cls, groups: Any, info: ValidationInfo) -> Any:
+        """A group rule needs validated tokens (`auth.mode`, which FederationConfig puts in the context)."""
+        first = info.field_name == "allowed_groups" or info.data.get("allowed_groups") == ()
+        if groups and first and (info.context or {}).get("auth_mode") == "none":
+            raise problem("is a group rule, but auth.mode is none: no caller has a groups claim (set auth.mode and "
+                          "auth.providers)")
+        return groups
 
     @model_validator(mode="after")
     def _exclusive_keys(self) -> "ServerConfig":
