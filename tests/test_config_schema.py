@@ -89,3 +89,11 @@ def test_pulumi_yaml_declares_exactly_the_models_keys_with_their_types():
             types.add("object")
         assert spec["type"] in types, (key, spec["type"], generated)
         assert generated["description"] == spec["description"]
+
+
+def test_the_schema_accepts_a_partial_resources_object_as_the_program_does():
+    """A resources key left out keeps its default (one limit set, the others default) in the program and the schema."""
+    servers = [{"name": "github", "resources": {"limits": {"memory": "256Mi"}}}]
+    assert errors_of({"config": {"mcp-federation:servers": servers}}) == []
+    assert parse_config({"servers": servers}).servers[0].resources.to_k8s() == {
+        "requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}

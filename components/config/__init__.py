@@ -17,7 +17,7 @@ from typing import Any, Mapping
 from pydantic import ValidationError
 
 from .auth import AuthConfig, ProviderConfig, RemoteJwksConfig
-from .errors import PROJECT, ConfigError, format_errors, missing_secrets
+from .errors import PROJECT, SECRET_KEYS, ConfigError, format_errors, missing_secrets
 from .federation import SESSION_KEY_SECRET, FederationConfig, SecretValue, needs_session_key
 from .gateway import AggregateConfig
 from .servers import CODE_DIR, CODE_SERVER_ENV, CORE_FILE, PORT_ENV, SESSION_KEY_ENV, ImageServerConfig, \
@@ -39,20 +39,7 @@ def parse_config(raw: Mapping[str, Any], code_dir: Path = CODE_DIR) -> Federatio
         raise ConfigError(format_errors(FederationConfig, exc), missing_secrets(exc)) from None
 
 
-# Keys whose value is structured: the CLI and the mocks hand them over as JSON text.
-_STRUCTURED_KEYS = ("gateway", "servers", "secrets", "aggregate", "auth")
-_SECRET_KEYS = ("secrets",)  # never echoed in an error
-
-
-def _decode(key: str, value: Any, errors: list[str]) -> Any:
-    if key in _STRUCTURED_KEYS and isinstance(value, str):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError as exc:
-            shown = "<secret>" if key in _SECRET_KEYS else repr(value)
-            errors.append(f"{key}: {shown} is not valid JSON ({exc.msg})")
-            return None
-    return value
+_STRUCTURED_KEYS = ("gateway", "servers", "secrets", "aggregate", "auth")  # the CLI and the mocks send JSON text
 
 
 def raw_project_config(all_config: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -61,10 +48,16 @@ def raw_project_config(all_config: Mapping[str, Any]) -> tuple[dict[str, Any], l
     raw = {}
     for full_key, value in all_config.items():
         namespace, _, key = full_key.partition(":")
-        if namespace == PROJECT:
-            decoded = _decode(key, value, errors)
-            if decoded is not None:
-                raw[key] = decoded
+        if namespace != PROJECT:
+            continue
+        if key in _STRUCTURED_KEYS and isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                errors.append(f"{key}: {'<secret>' if key in SECRET_KEYS else repr(value)} is not valid JSON ({exc.msg})")
+                continue
+        if value is not None:
+            raw[key] = value
     return raw, errors
 
 

@@ -124,27 +124,25 @@ def frozen_empty() -> Mapping[str, Any]:
     return MappingProxyType({})
 
 
-class Quantities(Model):
-    """CPU and memory, Kubernetes quantities."""
+class Requests(Model):
+    """The CPU and memory a server container requests (Kubernetes quantities)."""
 
-    cpu: Quantity
-    memory: Quantity
+    cpu: Quantity = "50m"
+    memory: Quantity = "64Mi"
+
+
+class Limits(Model):
+    """The CPU and memory a server container may use at most (Kubernetes quantities)."""
+
+    cpu: Quantity = "500m"
+    memory: Quantity = "128Mi"
 
 
 class ResourcesConfig(Model):
     """CPU/memory requests and limits of one server container; a key left out keeps its default."""
 
-    requests: Quantities = Quantities(cpu="50m", memory="64Mi")
-    limits: Quantities = Quantities(cpu="500m", memory="128Mi")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _keep_unset_defaults(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        defaults = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "128Mi"}}
-        return {key: {**defaults[key], **value} if key in defaults and isinstance(value, dict) else value
-                for key, value in data.items()}
+    requests: Requests = Requests()
+    limits: Limits = Limits()
 
     def to_k8s(self) -> dict:
         """The container `resources` object."""
