@@ -65,25 +65,16 @@ Secrets = Annotated[Mapping[Annotated[Str, AfterValidator(_secret_name)],
                     AfterValidator(MappingProxyType)]
 
 
-def _unique(entries: Any, handler: Callable[[Any], Any]) -> Any:
-    """Server names and paths are unique: checked on the entries' valid names and paths, also when some entry is
-    invalid (all problems at once)."""
+def _unique(entries: Any, handler: Callable[[Any], Any], info: ValidationInfo) -> Any:
+    """Server names and paths are unique (the repeats are in the context), also when some entry is invalid; a name or
+    path that is itself invalid is reported as such only."""
     try:
         servers, errors = handler(entries), []
     except ValidationError as exc:
         servers, errors = None, exc.errors()
     bad = {tuple(error["loc"][:2]) for error in errors}
-    first: dict[str, dict[str, int]] = {"name": {}, "path": {}}
-    found = []
-    for index, entry in enumerate(entries if isinstance(entries, list) else []):
-        if not isinstance(entry, dict) or (index, "name") in bad:
-            continue
-        for key, value in (("name", entry["name"]), ("path", entry.get("path", f"/mcp/{entry['name']}"))):
-            if (index, key) not in bad and value in first[key]:
-                found.append(InitErrorDetails(type=problem(f"{value!r} is already used by servers[{first[key][value]}]"),
-                                              loc=(index, key), input=value))
-                break
-            first[key].setdefault(value, index)
+    found = [InitErrorDetails(type=problem(f"{value!r} is already used by servers[{first}]"), loc=loc, input=value)
+             for loc, value, first in (info.context or {}).get("repeats", ()) if not {loc, (loc[0], "name")} & bad]
     if errors or found:
         raise ValidationError.from_exception_data("servers", [*map(again, errors), *found])
     return servers
@@ -175,17 +166,18 @@ _SECRETS, _REPLICAS = TypeAdapter(Secrets), TypeAdapter(Replicas)
 
 def _sibling_facts(data: dict) -> dict[str, Any]:
     """What the rules on one section read of the others, from the raw config: each server name and path (its first
-    index), the servers that need the session key, the secret names (None unless all are valid: a bad secret is no
+    index) and their repeats, the servers that need the session key, the secret names (None unless all are valid: a bad secret is no
     missing one) and `auth.mode` (None if not known)."""
     names: dict[str, int] = {}
     paths: dict[str, int] = {}
-    replicated = []
+    replicated, repeats = [], []
     for index, entry in enumerate(data["servers"] if isinstance(data.get("servers"), list) else []):
         if isinstance(entry, dict) and isinstance(entry.get("name"), str):
             name, path = entry["name"], entry.get("path", f"/mcp/{entry['name']}")
-            names.setdefault(name, index)
-            if isinstance(path, str):
-                paths.setdefault(path, index)
+            if names.setdefault(name, index) != index:
+                repeats.append(((index, "name"), name, names[name]))
+            elif isinstance(path, str) and paths.setdefault(path, index) != index:
+                repeats.append(((index, "path"), path, paths[path]))
             replicas = _valid(_REPLICAS, entry.get("replicas", 1)) or 1
             if needs_session_key(entry.get("type", "code"), replicas):
                 replicated.append(f"servers[{index}] ({name!r}, replicas {replicas})")
@@ -193,5 +185,5 @@ def _sibling_facts(data: dict) -> dict[str, Any]:
     auth = auth if isinstance(auth, dict) else {}
     exposed = isinstance(gateway, dict) and gateway.get("create", True) is True \
         and gateway.get("serviceType") in EXPOSED_SERVICE_TYPES and auth.get("allowAnonymous") is not True
-    return {"names": names, "paths": paths, "replicated": replicated, "secrets": None if secrets is None else set(secrets),
+    return {"names": names, "paths": paths, "repeats": repeats, "replicated": replicated, "secrets": None if secrets is None else set(secrets),
             "auth_mode": auth.get("mode", "none"), "exposed_by": gateway["serviceType"] if exposed else None}
