@@ -157,14 +157,15 @@ class McpFederation(pulumi.ComponentResource):
         """Declare the server's own Secret (only when it uses one; it holds just the values the server uses) and
         return the server's extra container env: its plain `env`, its `secretEnv` and (code servers with
         replicas > 1) MCP_SESSION_KEY, the last two read from that Secret."""
-        keys = set(server.secret_env.values()) | ({SESSION_KEY_SECRET} if needs_session_key(server.type, server.replicas) else set())
+        shared = needs_session_key(server.type, server.replicas)
+        keys = set(server.secret_env.values()) | ({SESSION_KEY_SECRET} if shared else set())
         env: dict[str, EnvValue] = dict(server.env)
         if keys:
             secret = ServerSecret(server.name, ServerSecretArgs(
                 namespace=namespace, values={key: config.secrets[key] for key in sorted(keys)}), opts=self._child)
             self.secrets[server.name] = secret
             env.update({name: secret.env_source(key) for name, key in server.secret_env.items()})
-            if needs_session_key(server.type, server.replicas):
+            if shared:
                 env[SESSION_KEY_ENV] = secret.env_source(SESSION_KEY_SECRET)
         return env
 

@@ -54,7 +54,8 @@ def raw_project_config(all_config: Mapping[str, Any]) -> tuple[dict[str, Any], l
             try:
                 value = json.loads(value)
             except json.JSONDecodeError as exc:
-                errors.append(f"{key}: {'<secret>' if key in SECRET_KEYS else repr(value)} is not valid JSON ({exc.msg})")
+                shown = "<secret>" if key in SECRET_KEYS else repr(value)
+                errors.append(f"{key}: {shown} is not valid JSON ({exc.msg})")
                 continue
         if value is not None:
             raw[key] = value

@@ -166,8 +166,9 @@ _SECRETS, _REPLICAS = TypeAdapter(Secrets), TypeAdapter(Replicas)
 
 def _sibling_facts(data: dict) -> dict[str, Any]:
     """What the rules on one section read of the others, from the raw config: each server name and path (its first
-    index) and their repeats, the servers that need the session key, the secret names (None unless all are valid: a bad secret is no
-    missing one) and `auth.mode` (None if not known)."""
+    index) and their repeats, the servers that need the session key, the secret names (None unless all are valid: a
+    bad secret is no missing one), `auth.mode`, and the serviceType exposing a gateway that allows no anonymous
+    callers."""
     names: dict[str, int] = {}
     paths: dict[str, int] = {}
     replicated, repeats = [], []
@@ -185,5 +186,6 @@ def _sibling_facts(data: dict) -> dict[str, Any]:
     auth = auth if isinstance(auth, dict) else {}
     exposed = isinstance(gateway, dict) and gateway.get("create", True) is True \
         and gateway.get("serviceType") in EXPOSED_SERVICE_TYPES and auth.get("allowAnonymous") is not True
-    return {"names": names, "paths": paths, "repeats": repeats, "replicated": replicated, "secrets": None if secrets is None else set(secrets),
-            "auth_mode": auth.get("mode", "none"), "exposed_by": gateway["serviceType"] if exposed else None}
+    return {"names": names, "paths": paths, "repeats": repeats, "replicated": replicated,
+            "secrets": None if secrets is None else set(secrets), "auth_mode": auth.get("mode", "none"),
+            "exposed_by": gateway["serviceType"] if exposed else None}

@@ -48,8 +48,9 @@ class AggregateConfig(Model):
         """The selected servers exist (names from the context: see federation.py), once each; when enabled, at most
         MAX_TARGETS (one AgentgatewayBackend's limit)."""
         names = (info.context or {}).get("names")
-        found: list[tuple[tuple, str, Any]] = [((index,), f"{name!r} is not a server name ({', '.join(names) or 'no servers'})"
-                  if name not in names else f"{name!r} is listed twice", name)
+        found: list[tuple[tuple, str, Any]] = [
+            ((index,), f"{name!r} is not a server name ({', '.join(names) or 'no servers'})" if name not in names
+             else f"{name!r} is listed twice", name)
                  for index, name in enumerate(servers)
                  if names is not None and (name not in names or name in servers[:index])]
         if info.data.get("enabled") and len(servers) > MAX_TARGETS:

@@ -20,8 +20,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 CODE_DIR = REPO_ROOT / "server_code"
 CORE_FILE = "mcp_core.py"
 ServerType = Literal["code", "image"]
-SERVER_PORT_DEFAULT = 8080
-IMAGE_MCP_PATH_DEFAULT = "/mcp"
 PORT_ENV = "PORT"  # every server listens on it (set by the components)
 CODE_SERVER_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}  # fixed env of code servers
 SESSION_KEY_ENV = "MCP_SESSION_KEY"  # read by server_code/mcp_core.py: replicas sign session ids with it
@@ -201,7 +199,7 @@ class ServerConfig(Model):
     code: Optional[Annotated[str, text(r"[A-Za-z0-9_][A-Za-z0-9_-]*\.py",
                                        "a Python file name in server_code/ (e.g. github.py)")]] = None
     replicas: Replicas = 1
-    port: Annotated[Int, Range(1024, 65535, " (non-root containers cannot bind ports below 1024)")] = SERVER_PORT_DEFAULT
+    port: Annotated[Int, Range(1024, 65535, " (non-root containers cannot bind ports below 1024)")] = 8080
     image: Optional[Image] = Field(None, validate_default=True)  # default: the top-level image (code servers)
     resources: ResourcesConfig = ResourcesConfig()
     # Tool authorization at the gateway: a deny list, or (exclusive) an allow list; None means no allow list.
@@ -213,7 +211,7 @@ class ServerConfig(Model):
         Field(default_factory=frozen_empty)
     command: Optional[Annotated[tuple[Str, ...], list_of("strings", "[] is empty")]] = None
     args: Optional[Annotated[tuple[Str, ...], list_of("strings")]] = None
-    mcp_path: UpstreamPath = IMAGE_MCP_PATH_DEFAULT
+    mcp_path: UpstreamPath = "/mcp"
     health_path: Optional[UpstreamPath] = None
     expected_tools: Optional[ToolList] = Field(None, validate_default=True)
     dangerous_tools: ToolList = ()
@@ -286,7 +284,8 @@ class ServerConfig(Model):
         if probe.tool not in expected:
             why = f"is not in expectedTools ({', '.join(expected)})"
         elif probe.tool in dangerous:
-            why = "is in dangerousTools: the verifier calls the probe tool after every deploy, so it must be a harmless one"
+            why = ("is in dangerousTools: the verifier calls the probe tool after every deploy, so it must be a "
+                   "harmless one")
         else:
             return probe
         problems("probe", [(("tool",), f"{probe.tool!r} {why}", probe.tool)])
