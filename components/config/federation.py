@@ -99,8 +99,10 @@ class FederationConfig(Model):
     @model_validator(mode="before")
     @classmethod
     def _defaults_and_context(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(info.context, dict):
+            raise TypeError("validate a FederationConfig with parse_config(): its rules read the validation context")
         data = inherited_defaults(data)
-        if isinstance(data, dict) and isinstance(info.context, dict):
+        if isinstance(data, dict):
             info.context.update(_sibling_facts(data))
         return data
 
