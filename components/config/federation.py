@@ -1,10 +1,9 @@
 """The whole stack configuration, `secrets`, and the rules that span sections.
 
-Each rule sits on the key it reports. The rules that read another section (a server's secret references and group
-rules, the aggregate's servers, path and name, the session key) take it from the validation context, where this
-model's first validator puts what they need from the raw config: every server entry's name, path and replicas, the
-secrets set, and `auth.mode`. So they run also when some other section is invalid (all problems at once). Unique
-server names and paths and an exposed gateway's auth read the validated sections.
+Each rule sits on the key it reports. A rule that reads other keys (unique server names and paths, a server's secret
+references and group rules, the aggregate's servers, path and name, the session key, an exposed gateway's auth) takes
+them from the validation context, where this model's first validator puts what they need from the raw config
+(`_sibling_facts`). So every rule runs also when some other key is invalid: all problems at once.
 """
 from __future__ import annotations
 
