@@ -91,7 +91,7 @@ class FederationConfig(Model):
                        WrapValidator(_unique)] = ()  # default: fetch, github, slack (inherited_defaults)
     aggregate: AggregateConfig = AggregateConfig()
     deny_dangerous_tools: CliBool = True
-    secrets: Secrets = Field(default_factory=frozen_empty, validate_default=True)
+    secrets: Secrets = Field(default_factory=frozen_empty)
     auth: AuthConfig = AuthConfig()
     _code_dir: Path = PrivateAttr(CODE_DIR)
 
@@ -151,8 +151,7 @@ def inherited_defaults(data: Any) -> Any:
                 data["aggregate"] = {**aggregate, "servers": list(dict.fromkeys(names))}
     if data.get("kubeContext") == "":
         data["kubeContext"] = None
-    data.setdefault("auth", {})  # validated, so that its rules read the context
-    return data
+    return {"secrets": {}, "auth": {}, **data}  # validated also when left out: their rules read the context
 
 
 def _valid(adapter: TypeAdapter, value: Any) -> Any:
