@@ -19,8 +19,8 @@ from .auth import AuthConfig
 from .errors import SET_SECRET_HINT, set_secret_command
 from .fields import CliBool, Model, Str, again, list_of, problem, problems
 from .gateway import AggregateConfig, GatewayConfig
-from .servers import CODE_DIR, IMAGE, SECRET_NAME, DnsLabel, Image, Replicas, ServerConfig, frozen_empty, \
-    needs_session_key
+from .servers import CODE_DIR, IMAGE, SECRET_NAME, DnsLabel, Image, Replicas, ServerConfig, default_path, \
+    frozen_empty, needs_session_key
 
 SESSION_KEY_SECRET = "sessionKey"  # secrets.sessionKey: MCP_SESSION_KEY of code servers with replicas > 1
 SESSION_KEY_MIN_LENGTH = 16        # mcp_core refuses shorter keys
@@ -100,9 +100,13 @@ class FederationConfig(Model):
     def _defaults_and_context(cls, data: Any, info: ValidationInfo) -> Any:
         if not isinstance(info.context, dict):
             raise TypeError("validate a FederationConfig with parse_config(): its rules read the validation context")
+        if not isinstance(data, dict):
+            return data
         data = inherited_defaults(data)
-        if isinstance(data, dict):
-            info.context.update(_sibling_facts(data))
+        info.context.update(_sibling_facts(data))
+        aggregate, names = data.get("aggregate", {}), list(info.context["names"])
+        if isinstance(aggregate, dict) and "servers" not in aggregate and names:
+            data["aggregate"] = {**aggregate, "servers": names}  # the aggregate selects every server by default
         return data
 
     @field_validator("secrets")
@@ -131,27 +135,16 @@ class FederationConfig(Model):
         return self._code_dir
 
 
-def inherited_defaults(data: Any) -> Any:
-    """Code servers default to the top-level image (only a valid one: one mistake, one error); the aggregate
-    selects every server by default."""
-    if not isinstance(data, dict):
-        return data
-    data = dict(data)
+def inherited_defaults(data: dict) -> dict:
+    """Code servers default to the top-level image (only a valid one: one mistake, one error); kubeContext "" means
+    none; secrets and auth are validated also when left out (their rules read the context)."""
     image = data.get("image", "python:3.11-slim")
-    servers = data.get("servers", [{"name": n} for n in ("fetch", "github", "slack")])
-    if isinstance(servers, list):
-        if isinstance(image, str) and IMAGE.fullmatch(image):
-            servers = [{"image": image, **entry} if isinstance(entry, dict) and entry.get("type", "code") == "code"
-                       else entry for entry in servers]
-        data["servers"] = servers
-        aggregate = data.get("aggregate", {})
-        if isinstance(aggregate, dict) and "servers" not in aggregate:
-            names = [s["name"] for s in servers if isinstance(s, dict) and isinstance(s.get("name"), str)]
-            if names:
-                data["aggregate"] = {**aggregate, "servers": list(dict.fromkeys(names))}
-    if data.get("kubeContext") == "":
-        data["kubeContext"] = None
-    return {"secrets": {}, "auth": {}, **data}  # validated also when left out: their rules read the context
+    servers = data.get("servers", [{"name": name} for name in ("fetch", "github", "slack")])
+    if isinstance(servers, list) and isinstance(image, str) and IMAGE.fullmatch(image):
+        servers = [{"image": image, **entry} if isinstance(entry, dict) and entry.get("type", "code") == "code"
+                   else entry for entry in servers]
+    return {"secrets": {}, "auth": {}, **data, "servers": servers,
+            **({"kubeContext": None} if data.get("kubeContext") == "" else {})}
 
 
 def _valid(adapter: TypeAdapter, value: Any) -> Any:
@@ -174,7 +167,7 @@ def _sibling_facts(data: dict) -> dict[str, Any]:
     replicated, repeats = [], []
     for index, entry in enumerate(data["servers"] if isinstance(data.get("servers"), list) else []):
         if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-            name, path = entry["name"], entry.get("path", f"/mcp/{entry['name']}")
+            name, path = entry["name"], entry.get("path", default_path(entry["name"]))
             if names.setdefault(name, index) != index:
                 repeats.append(((index, "name"), name, names[name]))
             elif isinstance(path, str) and paths.setdefault(path, index) != index:

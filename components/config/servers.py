@@ -73,6 +73,11 @@ UpstreamPath = Annotated[str, text(UPSTREAM_PATH, "an absolute URL path (e.g. /m
 Replicas = Annotated[Int, Range(1, 100)]
 
 
+def default_path(name: str) -> str:
+    """A server's route path unless it sets `path`."""
+    return f"/mcp/{name}"
+
+
 def needs_session_key(server_type: str, replicas: int) -> bool:
     """Whether a server gets MCP_SESSION_KEY from secrets.sessionKey: a code server (image servers do not read it)
     with more than one replica, whose replicas must accept each other's MCP session ids."""
@@ -226,7 +231,7 @@ class ServerConfig(Model):
     def _defaults_from_the_name(cls, data: Any) -> Any:
         """path /mcp/<name> and code <name>.py, only for a valid name (one mistake, one error)."""
         if isinstance(data, dict) and isinstance(data.get("name"), str) and DNS_LABEL.fullmatch(data["name"]):
-            data = {"path": f"/mcp/{data['name']}", **data}
+            data = {"path": default_path(data["name"]), **data}
             if data.get("type", "code") == "code":
                 data = {"code": f"{data['name']}.py", **data}
         return data
