@@ -160,8 +160,8 @@ _SECRETS, _REPLICAS = TypeAdapter(Secrets), TypeAdapter(Replicas)
 def _sibling_facts(data: dict) -> dict[str, Any]:
     """What the rules on one section read of the others, from the raw config: each server name and path (its first
     index) and their repeats, the servers that need the session key, the secret names (None unless all are valid: a
-    bad secret is no missing one), `auth.mode`, and the serviceType exposing a gateway that allows no anonymous
-    callers."""
+    bad secret is no missing one), `auth.mode` (None if unknown), and the serviceType exposing a gateway that allows
+    no anonymous callers."""
     names: dict[str, int] = {}
     paths: dict[str, int] = {}
     replicated, repeats = [], []
@@ -176,9 +176,10 @@ def _sibling_facts(data: dict) -> dict[str, Any]:
             if needs_session_key(entry.get("type", "code"), replicas):
                 replicated.append(f"servers[{index}] ({name!r}, replicas {replicas})")
     secrets, gateway, auth = _valid(_SECRETS, data.get("secrets", {})), data.get("gateway", {}), data.get("auth", {})
-    auth = auth if isinstance(auth, dict) else {}
+    auth = auth if isinstance(auth, dict) else None  # not an object: its mode is unknown
     exposed = isinstance(gateway, dict) and gateway.get("create", True) is True \
-        and gateway.get("serviceType") in EXPOSED_SERVICE_TYPES and auth.get("allowAnonymous") is not True
+        and gateway.get("serviceType") in EXPOSED_SERVICE_TYPES and (auth or {}).get("allowAnonymous") is not True
     return {"names": names, "paths": paths, "repeats": repeats, "replicated": replicated,
-            "secrets": None if secrets is None else set(secrets), "auth_mode": auth.get("mode", "none"),
+            "secrets": None if secrets is None else set(secrets),
+            "auth_mode": None if auth is None else auth.get("mode", "none"),
             "exposed_by": gateway["serviceType"] if exposed else None}
