@@ -231,3 +231,29 @@ def test_load_config_reads_the_cli_environment(runtime_config, monkeypatch):
     config = load_config()
     assert (config.image, config.gateway.port) == ("python:3.12-slim", 8080)
     assert [s.image for s in config.servers] == ["python:3.12-slim"] * 3
+
+
+# A rule that reads other keys still runs when some other key is invalid (all problems at once), but a key that is
+# itself invalid is not also reported by a rule that reads it.
+CROSS_KEY_CASES = {
+    "duplicate name beside a bad replicas": (
+        _servers({"name": "github"}, {"name": "github", "path": "/other", "replicas": 0}),
+        ["servers[1].replicas: 0 is out of range 1..100", "servers[1].name: 'github' is already used by servers[0]"]),
+    "open gateway beside a bad port": (
+        {"gateway": {"serviceType": "LoadBalancer", "port": 0}},
+        ["gateway.port: 0 is out of range 1..65535", "auth.mode: 'none' leaves the gateway open"]),
+    "unset secret beside a bad replicas": (
+        _servers({"name": "github", "replicas": 0, "secretEnv": {"TOKEN": "tok"}}),
+        ["servers[0].replicas: 0 is out of range 1..100", "servers[0].secretEnv.TOKEN: secret 'tok' is not set"]),
+    "no group rule error for a bad auth.mode": (
+        {"servers": [{"name": "github", "allowedGroups": ["g"]}], "auth": {"mode": "Strictt"}},
+        ["auth.mode: 'Strictt' is not one of Strict, Optional, Permissive, none"]),
+}
+
+
+@pytest.mark.parametrize("raw, expected", CROSS_KEY_CASES.values(), ids=CROSS_KEY_CASES.keys())
+def test_rules_across_keys_run_beside_other_errors(raw, expected):
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw)
+    assert len(caught.value.errors) == len(expected), caught.value.errors
+    assert all(error.startswith(start) for error, start in zip(caught.value.errors, expected)), caught.value.errors
