@@ -178,3 +178,31 @@ def test_load_config_keeps_missing_secrets_and_never_echoes_bad_secret_json(engi
     assert TOKEN not in str(caught.value)
     assert caught.value.errors[0].startswith("secrets: <secret> is not valid JSON")
     assert caught.value.missing_secrets == ["sessionKey"]
+
+
+@pytest.mark.parametrize("key, value", [
+    ("servers", [{"name": "github", "env": {"GITHUB_TOKEN": TOKEN}}]),
+    ("kubeContext", TOKEN),
+    ("auth", {"mode": "Strict", "providers": [{"issuer": TOKEN, "audiences": ["x"], "jwks": {"inline": "{}"}}]}),
+])
+def test_a_secret_outside_the_secrets_key_is_refused_naming_the_key_not_the_value(engine_config, key, value):
+    """`pulumi config set --secret --path 'servers[0].env.GITHUB_TOKEN' …` marks the whole servers key secret; read
+    as plain config, the value would land unmasked in the Deployment, the state, preview diffs and errors."""
+    text = value if isinstance(value, str) else json.dumps(value)
+    engine_config({f"mcp-federation:{key}": text}, [f"mcp-federation:{key}"])
+    with pytest.raises(ConfigError) as caught:
+        load_config()
+    assert caught.value.errors == [
+        f"mcp-federation:{key}: holds a value set with --secret, but only the `secrets` key may hold secrets (a "
+        "secret elsewhere would be deployed and shown as plain text): set each with: pulumi config set --secret "
+        "--path 'secrets.<name>' <value>, and name it in a server's secretEnv"]
+    assert TOKEN not in str(caught.value)
+
+
+def test_secret_keys_from_the_language_hosts_environment_count_too(engine_config, monkeypatch):
+    """The language host lists the secret keys in PULUMI_CONFIG_SECRET_KEYS (pulumi-language-python main.go)."""
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(["mcp-federation:kubeContext"]))
+    engine_config({"mcp-federation:kubeContext": TOKEN}, [])
+    with pytest.raises(ConfigError, match="mcp-federation:kubeContext: holds a value set with --secret") as caught:
+        load_config()
+    assert TOKEN not in str(caught.value)
