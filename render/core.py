@@ -9,7 +9,7 @@ from typing import Callable
 
 from render.harness import REPO_ROOT, Declared, RecordingMocks, restart, run_program
 from render.manifests import Manifest, content_hash_name, file_names, manifests, to_yaml
-from render.stack_config import StackConfig, stack_config, with_secret_placeholders
+from render.stack_config import StackConfig, program_path, stack_config, with_secret_placeholders
 
 # Environment variables through which the CLI hands config (with decrypted secrets) to a program: never read here.
 CLI_CONFIG_ENV = ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS")
@@ -94,9 +94,10 @@ def render_stack(stack: str, out_dir: Path, project_dir: Path = REPO_ROOT, log: 
     project_dir = Path(project_dir)
     config = stack_config(stack, project_dir)
     log(f"stack {stack!r}: {len(config.values)} config keys from Pulumi.yaml + Pulumi.{stack}.yaml")
-    log(f"running {project_dir / '__main__.py'} under Pulumi mocks (no CLI, no cluster)")
+    program = program_path(project_dir)
+    log(f"running {program} under Pulumi mocks (no CLI, no cluster)")
     with _NoCliConfig(log):
-        declared, mocks, config = run_stack(config, project_dir / "__main__.py", log)
+        declared, mocks, config = run_stack(config, program, log)
     items = manifests(declared, mocks.auto_named)
     command = f"python -m render --stack {stack}"
     out_dir = Path(out_dir)

@@ -14,6 +14,7 @@ the key holding it is listed in `secret_keys`, as the CLI lists the keys it decr
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,6 +142,20 @@ def load_project(project_dir: Path = REPO_ROOT) -> dict:
     if not isinstance(project, dict) or not isinstance(project.get("name"), str):
         raise StackConfigError(f"the project file {path} has no 'name'")
     return project
+
+
+def program_path(project_dir: Path) -> Path:
+    """The program the Pulumi CLI runs for the project in `project_dir`: its `__main__.py`. A project file that sets
+    `main:` to anything but the project directory itself is refused (StackConfigError naming the file): the CLI
+    would run another program than the one render and the tool review run."""
+    project = load_project(Path(project_dir))
+    main = project.get("main")
+    if main is not None and not (isinstance(main, str) and not main.startswith("/")
+                                 and posixpath.normpath(main) == "."):
+        raise StackConfigError(f"the project file {Path(project_dir) / PROJECT_FILE} sets 'main: {main!r}': render "
+                               "and the review run the project directory's __main__.py only, so they refuse a "
+                               "project whose program lives elsewhere (remove 'main')")
+    return Path(project_dir) / "__main__.py"
 
 
 def stack_dir(project_dir: Path, project: Mapping[str, Any]) -> Path:

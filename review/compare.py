@@ -23,7 +23,7 @@ from render.harness import REPO_ROOT
 from render.stack_config import StackConfigError, list_stacks
 from review import diff, gitref, validate
 from review.gitref import UsageError
-from review.inventory import program_path
+from render.stack_config import program_path
 
 SIDE_TIMEOUT = 600  # seconds for both sides' inventories together (a stack takes about a second)
 MAX_SIDE_OUTPUT = 64 * 1024 * 1024  # bytes of JSON one side may print (three stacks print about 100 KiB)

@@ -11,12 +11,11 @@ inventories there (review/side.py does that for a git ref).
 """
 from __future__ import annotations
 
-import posixpath
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 from render.core import _NoCliConfig, run_stack
-from render.stack_config import StackConfigError, load_project, stack_config
+from render.stack_config import program_path, stack_config
 
 SCHEMA = "mcp-federation/tool-inventory"
 VERSION = 1
@@ -117,20 +116,6 @@ def _route(entry: Mapping[str, Any], config: Any, catalogs: Mapping[str, Any]) -
     return {"name": entry["name"], "path": entry["path"], "aggregated": aggregated, "servers": servers,
             "prefixed": prefixed, "auth": {"required": bool(auth.get("required"))},
             "allowedGroups": _groups(entry.get("allowedGroups")), "tools": tools}
-
-
-def program_path(project_dir: Path) -> Path:
-    """The program the Pulumi CLI runs for the project in `project_dir`: its `__main__.py`. A project file that sets
-    `main:` to anything but the project directory itself is refused (StackConfigError naming the file): the CLI
-    would run another program than the one the review runs."""
-    project = load_project(Path(project_dir))
-    main = project.get("main")
-    if main is not None and not (isinstance(main, str) and not main.startswith("/")
-                                 and posixpath.normpath(main) == "."):
-        raise StackConfigError(f"the project file {Path(project_dir) / 'Pulumi.yaml'} sets 'main: {main!r}': the "
-                               "review runs the project directory's __main__.py only, so it refuses a project "
-                               "whose program lives elsewhere (remove 'main')")
-    return Path(project_dir) / "__main__.py"
 
 
 def stack_inventory(stack: str, project_dir: Path, dev_stacks: tuple[str, ...], log: Log = _quiet) -> dict:

@@ -209,6 +209,16 @@ def test_cli_config_error_exits_2_with_the_config_error_text(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_cli_refuses_a_project_whose_program_is_elsewhere(tmp_path):
+    """`main: app/` makes the Pulumi CLI run app/__main__.py: render would render another program than the CLI's."""
+    project = make_project(tmp_path, "config: {}\n")
+    (project / "Pulumi.yaml").write_text("main: app/\n" + (project / "Pulumi.yaml").read_text())
+    done = run_cli("--stack", "test", "--out", str(tmp_path / "out"), "--project-dir", str(project))
+    assert done.returncode == 2, done.stderr
+    assert "sets 'main: 'app/'': render and the review run the project directory's __main__.py only" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_cli_unreadable_stack_file_exits_2_naming_it(tmp_path):
     project = make_project(tmp_path, "config: [unclosed\n")
     done = run_cli("--stack", "test", "--out", str(tmp_path / "out"), "--project-dir", str(project))

@@ -235,7 +235,7 @@ def test_a_project_that_runs_another_program_is_refused_at_either_side(repo):
     at_head = repo.review("diff", "--base", "base", "--stack", "prod")
     assert at_head.returncode == 2, at_head.stderr
     assert "bad config at the working tree: the project file" in at_head.stderr
-    assert "sets 'main: 'app/'': the review runs the project directory's __main__.py only" in at_head.stderr
+    assert "sets 'main: 'app/'': render and the review run the project directory's __main__.py only" in at_head.stderr
     repo.edit("Pulumi.yaml", "main: app/\n", "main: ./\n")  # the project directory itself: fine
     repo.commit("main is the project directory")
     at_base = repo.review("diff", "--base", with_main, "--stack", "prod")
