@@ -166,13 +166,10 @@ def image_catalog(server: ServerConfig) -> ServerCatalog:
     spec = server.image_server
     if spec is None:
         raise ValueError(f"server {server.name!r} is type {server.type}, not image")
-    source = f"server {server.name!r} (image {server.image})"
-    for tool in spec.expected_tools:
-        if tool_name_problem(tool):  # until the config checks it too (components/tool_names.py)
-            raise CatalogError(f"{source}: expectedTools: {tool_name_problem(tool)}")
+    # Each name is an MCP tool name: the config checks expectedTools (config/servers.py `ToolName`).
     tools = tuple(ToolInfo(name=tool, description="", dangerous=tool in spec.dangerous_tools)
                   for tool in spec.expected_tools)
-    return ServerCatalog(source=source, tools=tools,
+    return ServerCatalog(source=f"server {server.name!r} (image {server.image})", tools=tools,
                          probe_tool=spec.probe_tool, probe_arguments=dict(spec.probe_arguments),
                          tools_match=TOOLS_MATCH_AT_LEAST)
 

@@ -1,4 +1,5 @@
-"""The MCP tool-name rule, shared by every place a tool name enters (server files; the stack config can import it).
+"""The MCP tool-name rule, shared by every place a tool name enters: server files (catalog.py), the stack config's
+tool keys (config/servers.py `ToolName`) and the dangerous-tools annotation (policy/dangerous_tools.py).
 
 MCP specification 2025-11-25, server/tools "Tool names" (modelcontextprotocol/modelcontextprotocol
 docs/specification/2025-11-25/server/tools.mdx): 1 to 128 characters; only ASCII letters, digits, `_`, `-` and `.`;
@@ -11,7 +12,7 @@ import re
 from typing import Optional
 
 TOOL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")  # use fullmatch
-TOOL_NAME_RULE = "1 to 128 characters, each an ASCII letter, digit, '_', '-' or '.' (MCP 2025-11-25 tool names)"
+TOOL_NAME_RULE = "1 to 128 characters, each an ASCII letter, digit, '_', '-' or '.': the MCP 2025-11-25 rule"
 
 
 def tool_name_problem(name: object) -> Optional[str]:

@@ -156,10 +156,3 @@ def test_a_catalog_is_read_once_per_content_and_again_after_a_change(tmp_path):
     assert load_catalog(code_dir, "srv.py").tool_names == ["beta"]
     assert imports.read_text().count("imported") == 2
 
-
-def test_an_image_tool_name_outside_the_mcp_rule_is_refused():
-    server = image_server()
-    odd = server.model_copy(update={"expected_tools": ("echo", "wipe,all")})  # as if the config had let it in
-    with pytest.raises(CatalogError, match=r"^server 'tools' \(image example.com/tools:1.0.0\): expectedTools: "
-                                           r"'wipe,all' is not an MCP tool name"):
-        image_catalog(odd)

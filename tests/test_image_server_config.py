@@ -87,7 +87,7 @@ BAD_IMAGE_SERVERS = {
     "expectedTools twice": (image_server(expectedTools=["get_me", "get_me"], dangerousTools=None),
                             "servers[0].expectedTools: get_me listed more than once"),
     "expectedTools not names": (image_server(expectedTools=["get_me", ""], dangerousTools=None),
-                                "servers[0].expectedTools: [''] are not tool names"),
+                                "servers[0].expectedTools[1]: '' is not an MCP tool name (1 to 128 characters"),
     "dangerousTools not expected": (image_server(dangerousTools=["delete_repo"]),
                                     "servers[0].dangerousTools: delete_repo not in expectedTools "
                                     "(get_me, search_repositories, create_issue)"),

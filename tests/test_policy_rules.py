@@ -109,12 +109,12 @@ def test_container_level_settings_satisfy_the_profile_without_a_pod_security_con
       "entry 'a/b/c' is not <target>/<tool>"]),
     ("github/delete_repo, slack/wipe ,t/wipe_\U0001f5d1,,t/" + "a" * 129, [("github", "delete_repo")],
      ["entry ' slack/wipe ': 'wipe ' is not an MCP tool name (1 to 128 characters, each an ASCII letter, digit, "
-      "'_', '-' or '.' (MCP 2025-11-25 tool names))",
+      "'_', '-' or '.': the MCP 2025-11-25 rule)",
       "entry 't/wipe_\U0001f5d1': 'wipe_\U0001f5d1' is not an MCP tool name (1 to 128 characters, each an ASCII "
-      "letter, digit, '_', '-' or '.' (MCP 2025-11-25 tool names))",
+      "letter, digit, '_', '-' or '.': the MCP 2025-11-25 rule)",
       "entry '' is not <target>/<tool>",
       f"entry 't/{'a' * 129}': {'a' * 129!r} is not an MCP tool name (1 to 128 characters, each an ASCII letter, "
-      "digit, '_', '-' or '.' (MCP 2025-11-25 tool names))"]),
+      "digit, '_', '-' or '.': the MCP 2025-11-25 rule)"]),
 ])
 def test_dangerous_tools_annotation_parsing(value, pairs, problems):
     assert parse_annotation(value) == ([DangerousTool(*p) for p in pairs], problems)

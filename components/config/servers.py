@@ -12,6 +12,7 @@ from pydantic import AfterValidator, Field, ValidationInfo, WithJsonSchema, fiel
     model_validator
 
 from components.crds._base import DNS_LABEL
+from components.tool_names import TOOL_NAME, tool_name_problem
 
 from .errors import set_secret_command
 from .fields import Distinct, Int, Model, Range, Str, list_of, problem, problems, text
@@ -84,13 +85,18 @@ def needs_session_key(server_type: str, replicas: int) -> bool:
     return replicas > 1 and server_type == "code"
 
 
-def _tool_names(tools: tuple[str, ...]) -> tuple[str, ...]:
-    if "" in tools:
-        raise problem(f"{[tool for tool in tools if not tool]!r} are not tool names (non-empty strings)")
-    return tools
+def _tool_name(name: str) -> str:
+    why = tool_name_problem(name)
+    if why:
+        raise problem(why)
+    return name
 
 
-ToolList = Annotated[tuple[Str, ...], AfterValidator(_tool_names), list_of("tool names"), Distinct]
+# A tool name as the server offers it (unprefixed), under the MCP rule of components/tool_names.py: the policy's CEL
+# rules, the dangerous-tools annotation and the catalog of server files rely on it.
+ToolName = Annotated[Str, AfterValidator(_tool_name),
+                     WithJsonSchema({"type": "string", "pattern": f"^(?:{TOOL_NAME.pattern})$"})]
+ToolList = Annotated[tuple[ToolName, ...], list_of("tool names"), Distinct]
 
 
 def _not_reserved(name: str) -> str:
@@ -155,7 +161,7 @@ class ResourcesConfig(Model):
 class ProbeConfig(Model):
     """`probe`: a harmless tool of expectedTools the verifier calls after a deploy."""
 
-    tool: Str
+    tool: ToolName
     arguments: dict[str, Any] = {}
 
 
@@ -223,8 +229,8 @@ class ServerConfig(Model):
     run_as_user: Optional[Annotated[Int, Range(1, 2**31 - 1, " (0 is root; the pods run as non-root)")]] = None
     probe: Optional[ProbeConfig] = None
     allowed_groups: GroupList = ()
-    tool_groups: Annotated[Mapping[Annotated[str, text(".+", "a tool name")], GroupList],
-                           AfterValidator(MappingProxyType)] = Field(default_factory=frozen_empty)
+    tool_groups: Annotated[Mapping[ToolName, GroupList], AfterValidator(MappingProxyType)] = Field(
+        default_factory=frozen_empty, json_schema_extra={"additionalProperties": False})  # a key is a ToolName
 
     @model_validator(mode="before")
     @classmethod
