@@ -8,6 +8,7 @@ import pytest
 
 from components.config import AuthConfig, RemoteJwksConfig
 from components.config import ConfigError, parse_config
+from components.token_location import NAME_RULE, PREFIX_RULE
 from tests.pulumi_mocks import cli_config, mocks, run_program  # noqa: F401 (fixture)
 
 PUBLIC_JWK = {"kty": "RSA", "kid": "k1", "alg": "RS256", "use": "sig", "n": "sXch", "e": "AQAB"}
@@ -107,7 +108,7 @@ def test_a_remote_jwks_url_is_split_into_host_port_and_path():
     (strict(location={"header": {"name": "X-Token"}, "cookie": {"name": "t"}}),
      ["auth.location: must set exactly one of header | cookie"]),
     (strict(location={"header": {"name": "X Token"}}),
-     ["auth.location.header.name: 'X Token' is not an HTTP header name"]),
+     [f"auth.location.header.name: 'X Token' is not an RFC 9110 header name ({NAME_RULE})"]),
     (strict(allowAnonymous=True), ["auth.allowAnonymous: only applies to auth.mode none"]),
     ({"mode": "none", "providers": [provider()]},
      ["auth.providers: is set but auth.mode is none (set mode Strict, Optional or Permissive, or remove it)"]),
@@ -116,6 +117,82 @@ def test_a_remote_jwks_url_is_split_into_host_port_and_path():
 ])
 def test_each_auth_error_names_the_key(auth, expected):
     assert errors_of(auth=auth) == expected
+
+
+# auth.location: what the verifier refuses (verify/token_location.py), the config refuses too, naming the key.
+BAD_LOCATIONS = {
+    "cookie name with a space": ({"cookie": {"name": "mcp token"}},
+                                 f"auth.location.cookie.name: 'mcp token' is not an RFC 6265 cookie name ({NAME_RULE})"),
+    "cookie name with '='": ({"cookie": {"name": "mcp=t"}},
+                             f"auth.location.cookie.name: 'mcp=t' is not an RFC 6265 cookie name ({NAME_RULE})"),
+    "cookie name with ';'": ({"cookie": {"name": "a;b"}},
+                             f"auth.location.cookie.name: 'a;b' is not an RFC 6265 cookie name ({NAME_RULE})"),
+    "cookie name not ASCII": ({"cookie": {"name": "jeton_é"}},
+                              f"auth.location.cookie.name: 'jeton_é' is not an RFC 6265 cookie name ({NAME_RULE})"),
+    "cookie name empty": ({"cookie": {"name": ""}},
+                          f"auth.location.cookie.name: '' is not an RFC 6265 cookie name ({NAME_RULE})"),
+    "cookie name too long": ({"cookie": {"name": "c" * 257}},
+                             f"auth.location.cookie.name: {'c' * 257!r} is not an RFC 6265 cookie name ({NAME_RULE})"),
+    "header a framing header": ({"header": {"name": "content-type"}},
+                                "auth.location.header.name: 'content-type' is a header MCP clients (the verifier too) "
+                                "set themselves for MCP or HTTP framing: the token cannot go there"),
+    "header the session header": ({"header": {"name": "Mcp-Session-Id", "prefix": "Token "}},
+                                  "auth.location.header.name: 'Mcp-Session-Id' is a header MCP clients (the verifier "
+                                  "too) set themselves for MCP or HTTP framing: the token cannot go there"),
+    "prefix with CR LF": ({"header": {"name": "X-T", "prefix": "Token\r\nX-Evil: 1"}},
+                          f"auth.location.header.prefix: 'Token\\r\\nX-Evil: 1' must be {PREFIX_RULE}"),
+    "prefix with a tab": ({"header": {"name": "X-T", "prefix": "Token\t"}},
+                          f"auth.location.header.prefix: 'Token\\t' must be {PREFIX_RULE}"),
+    "prefix with DEL": ({"header": {"name": "X-T", "prefix": "Token\x7f"}},
+                        f"auth.location.header.prefix: 'Token\\x7f' must be {PREFIX_RULE}"),
+    "prefix not ASCII": ({"header": {"name": "X-T", "prefix": "Jéton "}},
+                         f"auth.location.header.prefix: 'Jéton ' must be {PREFIX_RULE}"),
+    "prefix with a leading space": ({"header": {"name": "X-T", "prefix": " Token"}},
+                                    f"auth.location.header.prefix: ' Token' must be {PREFIX_RULE}"),
+    "prefix empty": ({"header": {"name": "X-T", "prefix": ""}},
+                     f"auth.location.header.prefix: '' must be {PREFIX_RULE}"),
+}
+
+
+@pytest.mark.parametrize("location, expected", BAD_LOCATIONS.values(), ids=BAD_LOCATIONS.keys())
+def test_a_token_location_the_verifier_would_refuse_is_a_config_error(location, expected):
+    assert errors_of(auth=strict(location=location)) == [expected]
+
+
+def _verifier_accepts(location: dict) -> bool:
+    from verify.token_location import LocationError, TokenLocation  # the verifier's own check of a plan's location
+
+    try:
+        if "cookie" in location:
+            TokenLocation(header=None, prefix=None, cookie=location["cookie"]["name"])
+        else:
+            TokenLocation(header=location["header"]["name"], prefix=location["header"].get("prefix"))
+    except LocationError:
+        return False
+    return True
+
+
+def _config_accepts(location: dict) -> bool:
+    try:
+        parse_config({"auth": strict(location=location)})
+    except ConfigError:
+        return False
+    return True
+
+
+NAMES = ["mcp_token", "X-Mcp-Token", "Authorization", "a", "!#$%&'*+-.^_`|~", "n" * 256, "n" * 257, "", "x y",
+         "x=y", "x;y", "x,y", 'x"y', "x(y)", "x/y", "x:y", "x@y", "x\ty", "x\ny", "jeton_é", "\u00a0", "accept",
+         "Host", "MCP-PROTOCOL-VERSION", "Cookie"]
+PREFIXES = [None, "Bearer ", "Token ", "t", "~!", "Token  x", "p" * 256, "p" * 257, "", " Token", "Token\r\n",
+            "Token\n", "\tToken", "Token\t", "Token\x00", "Token\x7f", "Jéton ", "Token\u2028"]
+
+
+@pytest.mark.parametrize("location", [{"cookie": {"name": name}} for name in NAMES]
+                         + [{"header": {"name": name}} for name in NAMES]
+                         + [{"header": {"name": "X-T", **({} if prefix is None else {"prefix": prefix})}}
+                            for prefix in PREFIXES], ids=repr)
+def test_the_config_accepts_exactly_the_locations_the_verifier_accepts(location):
+    assert _config_accepts(location) == _verifier_accepts(location)
 
 
 def test_all_auth_errors_are_reported_at_once():
@@ -173,3 +250,20 @@ def test_config_errors_stop_the_program_before_any_resource(mocks):
     with pytest.raises(ConfigError):
         run_program(mocks, cli_config("dev", {"mcp-federation:auth": {"mode": "Strict"}}))
     assert mocks.created == []
+
+
+def test_the_schema_refuses_a_cookie_name_or_prefix_the_config_refuses():
+    import jsonschema
+
+    from components.config.schema import SCHEMA_FILE
+
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA_FILE.read_text()))
+
+    def schema_accepts(location: dict) -> bool:
+        return validator.is_valid({"config": {"mcp-federation:auth": strict(location=location)}})
+
+    for location in ({"cookie": {"name": "mcp token"}}, {"header": {"name": "X-T", "prefix": "Token\r\nX-Evil: 1"}},
+                     {"header": {"name": "X-T", "prefix": " Token"}}, {"header": {"name": "X-T", "prefix": "Jéton "}}):
+        assert not schema_accepts(location) and not _config_accepts(location), location
+    for location in ({"cookie": {"name": "mcp_token"}}, {"header": {"name": "X-Mcp-Token", "prefix": "Token "}}):
+        assert schema_accepts(location) and _config_accepts(location), location

@@ -9,23 +9,15 @@ crates/agentgateway/src/http/mod.rs `read_request_cookie`) reads the token from 
 A token anywhere else is not seen, so the verifier sends it there and only there. Names are checked against the
 HTTP grammar before use (RFC 9110 token for a header name, RFC 6265 cookie-name for a cookie), and a prefix may
 hold only visible ASCII and spaces: it is written into a header line, so CR, LF or another control character would
-inject headers.
+inject headers. The rules are components/token_location.py's, which the stack config applies too.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-# RFC 9110 section 5.6.2 `token` (header field names); RFC 6265 section 4.1.1 `cookie-name` is the same `token`.
-TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-# A prefix: visible ASCII and spaces, not starting with a space (HTTP strips a field value's leading whitespace,
-# so such a prefix could never match). HTAB is left out too: nothing gains from it.
-PREFIX = re.compile(r"[\x21-\x7e][\x20-\x7e]*")
-MAX_NAME = 256  # the CRD's maxLength for names and prefixes
-# Headers the verifier sets itself for MCP and HTTP framing: a token there would replace or garble one of them.
-RESERVED_HEADERS = frozenset(name.lower() for name in (
-    "Accept", "Accept-Encoding", "Content-Type", "Content-Length", "Transfer-Encoding", "Connection", "Host",
-    "User-Agent", "Mcp-Session-Id", "MCP-Protocol-Version"))
+from components.token_location import MAX_NAME, NAME_RULE, PREFIX_RULE, is_name, is_prefix, is_reserved_header
+
+__all__ = ["BEARER", "MAX_NAME", "LocationError", "TokenLocation"]
 
 
 class LocationError(ValueError):
@@ -57,14 +49,11 @@ class TokenLocation:
             return
         assert self.header is not None
         _check_name(self.header, "header.name", "an RFC 9110 header name")
-        if self.header.lower() in RESERVED_HEADERS:
+        if is_reserved_header(self.header):
             raise LocationError("header.name", f"{self.header!r} is a header the verifier sets itself for MCP or "
                                                "HTTP framing; the token cannot go there")
-        if self.prefix is not None and (not isinstance(self.prefix, str) or not PREFIX.fullmatch(self.prefix)
-                                        or len(self.prefix) > MAX_NAME):
-            raise LocationError("header.prefix", f"must be 1-{MAX_NAME} visible ASCII characters or spaces, not "
-                                                 "starting with a space (no control characters such as CR or LF), "
-                                                 f"got {self.prefix!r}")
+        if self.prefix is not None and not is_prefix(self.prefix):
+            raise LocationError("header.prefix", f"must be {PREFIX_RULE}, got {self.prefix!r}")
 
     def header_for(self, token: str) -> tuple[str, str]:
         """(header name, header value) carrying `token` here."""
@@ -81,9 +70,8 @@ class TokenLocation:
 
 
 def _check_name(value: object, key: str, what: str) -> None:
-    if not isinstance(value, str) or not TOKEN.fullmatch(value) or len(value) > MAX_NAME:
-        raise LocationError(key, f"must be {what} (1-{MAX_NAME} of letters, digits and !#$%&'*+-.^_`|~), got "
-                                 f"{value!r}")
+    if not is_name(value):
+        raise LocationError(key, f"must be {what} ({NAME_RULE}), got {value!r}")
 
 
 BEARER = TokenLocation()

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Optional
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, WithJsonSchema, field_validator, model_validator
 
 from components.crds._base import DNS_SUBDOMAIN
-from components.crds.agentgateway_auth import DURATION, HEADER_NAME, JwtMode, McpProvider, duration_ms
+from components.crds.agentgateway_auth import DURATION, JwtMode, McpProvider, duration_ms
+from components.token_location import MAX_NAME, NAME_RULE, PREFIX, PREFIX_RULE, TOKEN, is_name, is_prefix, \
+    is_reserved_header
 
 from .fields import Bool, Distinct, Model, OneOf, Str, list_of, problem, problems, text
 from .servers import TOKEN_SCHEMA, token_text
@@ -145,17 +147,43 @@ class ProviderConfig(Model):
                                 path=parts.path.lstrip("/"), cache_duration=remote.cache_duration)
 
 
+def _header_name(name: str) -> str:
+    if not is_name(name):
+        raise problem(f"{name!r} is not an RFC 9110 header name ({NAME_RULE})")
+    if is_reserved_header(name):
+        raise problem(f"{name!r} is a header MCP clients (the verifier too) set themselves for MCP or HTTP framing: "
+                      "the token cannot go there")
+    return name
+
+
+def _cookie_name(name: str) -> str:
+    if not is_name(name):
+        raise problem(f"{name!r} is not an RFC 6265 cookie name ({NAME_RULE})")
+    return name
+
+
+def _prefix(prefix: str) -> str:
+    if not is_prefix(prefix):
+        raise problem(f"{prefix!r} must be {PREFIX_RULE}")
+    return prefix
+
+
+# The verifier's rules (components/token_location.py), so that every location the config accepts can be verified.
+NAME_SCHEMA = WithJsonSchema({"type": "string", "pattern": f"^(?:{TOKEN.pattern})$", "maxLength": MAX_NAME})
+PREFIX_SCHEMA = WithJsonSchema({"type": "string", "pattern": f"^(?:{PREFIX.pattern})$", "maxLength": MAX_NAME})
+
+
 class HeaderLocation(Model):
     """The header carrying the token, and the prefix before it."""
 
-    name: Annotated[str, text(HEADER_NAME, "an HTTP header name", 256)]
-    prefix: Optional[Annotated[str, text(max_length=256)]] = None
+    name: Annotated[Str, AfterValidator(_header_name), NAME_SCHEMA]
+    prefix: Optional[Annotated[Str, AfterValidator(_prefix), PREFIX_SCHEMA]] = None
 
 
 class CookieLocation(Model):
     """The cookie carrying the token."""
 
-    name: Annotated[str, text(max_length=256)]
+    name: Annotated[Str, AfterValidator(_cookie_name), NAME_SCHEMA]
 
 
 class LocationConfig(OneOf):
