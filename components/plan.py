@@ -17,6 +17,7 @@ from .config import AggregateConfig, AuthConfig, ConfigError, FederationConfig, 
 from .gateway_auth import jwt_location, oauth_metadata_paths
 from .mcp_route import UPSTREAM_MCP_PATH
 from .tool_access import tool_condition
+from .tool_names import TOOL_NAME_RULE, tool_name_problem
 from .tool_policy import Action, PolicyTool, dangerous_tools_annotation
 
 # agentgateway names a multiplexed tool <target>_<tool> (v1.4.1 crates/agentgateway/src/mcp/handler.rs)
@@ -255,6 +256,19 @@ def _unique_names(aggregate: AggregateConfig, targets: Sequence[AggregateTarget]
                            "duplicates): use Conditional or Always, or select fewer servers"])
 
 
+def _prefixed_names_are_tool_names(targets: Sequence[AggregateTarget]) -> None:
+    """A prefixed name is the name a client sees, so it must be an MCP tool name too: the characters always are (a
+    DNS label, `_`, a tool name), the length not (a server name of up to 63 characters and a tool name of up to
+    128; agentgateway does not check it: v1.4.1 crates/agentgateway/src/mcp/handler.rs `resource_name`)."""
+    shown = ((f"{target.name}{PREFIX_DELIMITER}{tool}", target.name, tool)
+             for target in targets for tool in target.catalog.tool_names)
+    errors = [f"aggregate.servers: {name!r} (server {server!r}'s tool {tool!r} as the aggregated route shows it, "
+              f"{len(name)} characters) is not an MCP tool name ({TOOL_NAME_RULE}): shorten the server or tool name, "
+              "or leave the server out of aggregate.servers" for name, server, tool in shown if tool_name_problem(name)]
+    if errors:
+        raise ConfigError(errors)
+
+
 def aggregate_verification_entry(aggregate: AggregateConfig, targets: Sequence[AggregateTarget]) -> dict:
     """The `verificationPlan` item of the aggregated route, with the names a client sees there.
 
@@ -263,7 +277,9 @@ def aggregate_verification_entry(aggregate: AggregateConfig, targets: Sequence[A
     assert all(PREFIX_DELIMITER not in target.name for target in targets), \
         "target names are DNS labels (config), so they never contain the prefix delimiter"
     prefixed = names_are_prefixed(aggregate.prefix_mode, len(targets))
-    if not prefixed:
+    if prefixed:
+        _prefixed_names_are_tool_names(targets)
+    else:
         _unique_names(aggregate, targets)
     entry: dict[str, Any] = {"name": aggregate.name, "path": aggregate.path, "expectedTools": [],
                              "deniedTools": []}

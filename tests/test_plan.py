@@ -11,6 +11,7 @@ from components.catalog import CatalogError, image_catalog, load_catalog, server
 from components.config import CODE_DIR, CORE_FILE, ConfigError, parse_config, raw_project_config
 from components.plan import AggregateTarget, PolicyRules, aggregate_verification_entry, names_are_prefixed, \
     plan_federation, verification_entry
+from components.tool_names import TOOL_NAME_RULE
 from tests.test_catalog import image_server as _image_server
 from render.stack_config import list_stacks, stack_config, with_secret_placeholders
 from verify.plan import parse_plan
@@ -172,6 +173,27 @@ def test_never_prefix_needs_unique_tool_names():
     (error,) = caught.value.errors
     assert error.startswith("aggregate.prefixMode: 'Never' leaves tool names unprefixed, but get_repo "
                             "(github, github2);")
+
+
+def test_a_prefixed_name_longer_than_the_mcp_rule_is_a_config_error():
+    """A server name (at most 63 characters) and a tool name (at most 128) together can exceed 128: the aggregated
+    route would show a name outside the MCP tool-name rule."""
+    server = "s" * 63
+    image = {"name": server, "type": "image", "image": "example.com/tools:1.0.0",
+             "expectedTools": ["echo", "t" * 64, "u" * 65]}
+    raw = {"servers": [image, {"name": "github"}], "aggregate": {"enabled": True}}
+    config = parse_config(raw)  # each name alone is an MCP tool name
+    with pytest.raises(ConfigError) as caught:
+        _plan(config)
+    assert caught.value.errors == [
+        f"aggregate.servers: {server + '_' + 'u' * 65!r} (server {server!r}'s tool {'u' * 65!r} as the aggregated "
+        f"route shows it, 129 characters) is not an MCP tool name ({TOOL_NAME_RULE}): shorten the server or tool "
+        "name, or leave the server out of aggregate.servers"]
+    _plan(parse_config({**raw, "aggregate": {"enabled": True, "prefixMode": "Never"}}))  # no prefix: no problem
+    fitting = {**image, "expectedTools": ["echo", "t" * 64]}  # 63 + 1 + 64 = 128
+    plan = _plan(parse_config({**raw, "servers": [fitting, {"name": "github"}]})).verification_plan
+    assert f"{server}_{'t' * 64}" in plan[-1]["expectedTools"]
+    parse_plan(plan)
 
 
 def test_aggregated_entry_with_an_image_target_is_at_least_and_takes_the_first_probe():
