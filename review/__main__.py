@@ -82,11 +82,16 @@ def _diff(args: argparse.Namespace) -> int:
     print(json.dumps(review, indent=2) if args.json else fit(diff_markdown(review), args.max_chars), end="\n"
           if args.json else "")
     blocking = [d for d in review["dangerousMadeReachable"] if not d["devStack"]]
-    if args.fail_on_dangerous and blocking:
+    # A non-dev stack whose file the change removes would deploy with the project's defaults (or config kept
+    # elsewhere), which the review cannot see: it needs the same explicit approval.
+    removed = [s["stack"] for s in review["stacks"] if s["status"] == "removed" and not s["devStack"]]
+    if args.fail_on_dangerous and (blocking or removed):
         for item in blocking:
             _error(f"dangerous tool {item['name']!r} becomes callable in stack {item['stack']!r} on route "
                    f"{item['route']!r} ({item['path']})"
                    + (": the change removes its dangerous mark" if item["dangerousMarkRemoved"] else ""))
+        for stack in removed:
+            _error(f"stack {stack!r} loses its stack file: what its deploy would expose cannot be reviewed")
         return 1
     return 0
 

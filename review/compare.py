@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import signal
 import subprocess
 import sys
@@ -20,10 +21,9 @@ from pathlib import Path
 from typing import IO, Optional
 
 from render.harness import REPO_ROOT
-from render.stack_config import StackConfigError, list_stacks
+from render.stack_config import StackConfigError, list_stacks, load_project, program_path
 from review import diff, gitref, validate
 from review.gitref import UsageError
-from render.stack_config import program_path
 
 SIDE_TIMEOUT = 600  # seconds for both sides' inventories together (a stack takes about a second)
 MAX_SIDE_OUTPUT = 64 * 1024 * 1024  # bytes of JSON one side may print (three stacks print about 100 KiB)
@@ -71,9 +71,17 @@ def dev_stacks() -> tuple[str, ...]:
 
 
 def _stacks(side: str, project_dir: Path) -> list[str]:
-    """The side's stacks, after checking it runs the program the review runs (no `main:` elsewhere)."""
+    """The side's stacks, after checking it runs the program the review runs (no `main:` elsewhere) with the stack
+    files the review reads: those in the project directory (no `stackConfigDir` elsewhere: CI's tool review commits
+    the pull request's top-level `Pulumi.*.yaml` onto the trusted base, and stack files moved into another
+    directory would leave the head side without stacks, read as "stack removed")."""
     try:
         program_path(project_dir)
+        configured = load_project(project_dir).get("stackConfigDir")
+        if configured is not None and not (isinstance(configured, str) and posixpath.normpath(configured) == "."):
+            raise StackConfigError(f"the project file {Path(project_dir) / 'Pulumi.yaml'} sets 'stackConfigDir: "
+                                   f"{configured!r}': the review reads the stack files in the project directory "
+                                   "only (remove 'stackConfigDir')")
         return list_stacks(project_dir)
     except StackConfigError as exc:
         raise UsageError(f"bad config at the {side}: {exc}") from None
@@ -142,12 +150,11 @@ def _finish_side(side: SideProcess, deadline: float) -> tuple[dict, Optional[tup
 def _stop(side: Optional[SideProcess]) -> None:
     if side is None:
         return
-    if side.process.poll() is None:
-        try:
-            os.killpg(side.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        side.process.wait()
+    try:  # also when the side has exited: what its program started in the background is in its group
+        os.killpg(side.process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    side.process.wait()
     side.out.close()
     side.err.close()
 

@@ -49,14 +49,18 @@ def _change(before: Optional[dict], after: Optional[dict]) -> Optional[str]:
 def makes_dangerous_reachable(before: Optional[dict], after: Optional[dict]) -> bool:
     """True when, after the change, a tool marked dangerous (on either side: a change that drops the mark also takes
     the tool off denyDangerousTools' list) can be called by someone who could not before: it is new or was denied
-    and is now callable, or it was restricted to some groups and is now open to every caller."""
+    and is now callable, it was restricted to some groups and is now open to every caller, or it needed a token and
+    now takes anonymous callers. (A group list that changes but stays a group list is not judged: which groups are
+    wider is the reviewer's call.)"""
     if after is None or after["state"] not in CALLABLE:
         return False
     if not (after["dangerous"] or (before is not None and before["dangerous"])):
         return False
     if before is None or before["state"] == "denied":
         return True
-    return before["state"] == "restricted" and after["state"] == "reachable"
+    if before["state"] == "restricted" and after["state"] == "reachable":
+        return True
+    return bool(before["access"]["authentication"]) and not after["access"]["authentication"]
 
 
 def _routes(inventory: Optional[dict]) -> dict[str, dict]:

@@ -244,6 +244,35 @@ def test_a_project_that_runs_another_program_is_refused_at_either_side(repo):
     assert repo.worktrees() == [f"worktree {repo.path}"] and repo.leftovers() == []
 
 
+def test_stack_files_moved_into_a_stack_config_dir_are_refused(repo):
+    """CI's review commits the pull request's top-level Pulumi.*.yaml onto the trusted base: stack files moved into
+    a stackConfigDir (where the CLI reads them, with prod opened) would leave the head without stacks, read as
+    "stack removed". The review refuses such a project instead."""
+    (repo.path / "stacks").mkdir()
+    repo.git("mv", "Pulumi.dev.yaml", "Pulumi.staging.yaml", "Pulumi.prod.yaml", "stacks/")
+    repo.edit("Pulumi.yaml", "runtime:", "stackConfigDir: stacks\nruntime:")
+    repo.edit("stacks/Pulumi.prod.yaml", "  mcp-federation:servers:", "  mcp-federation:denyDangerousTools: false\n"
+              "  mcp-federation:servers:")
+    repo.commit("stack files in stacks/, prod opened")
+    gate = repo.review("diff", "--base", "base", "--fail-on-dangerous")
+    assert gate.returncode == 2, gate.stderr
+    assert "sets 'stackConfigDir: 'stacks'': the review reads the stack files in the project directory only" \
+        in gate.stderr
+    assert repo.worktrees() == [f"worktree {repo.path}"] and repo.leftovers() == []
+
+
+def test_a_change_that_removes_a_non_dev_stack_file_fails_the_gate(repo):
+    """Without its file a stack deploys with the project's defaults (or config kept elsewhere): the review cannot
+    see what it would expose, so removing a non-dev stack needs the same approval as opening a dangerous tool."""
+    repo.git("rm", "-q", "Pulumi.prod.yaml")
+    repo.commit("prod's stack file removed")
+    gate = repo.review("diff", "--base", "base", "--fail-on-dangerous", "--json")
+    assert gate.returncode == 1, gate.stderr
+    assert stack_entry(json.loads(gate.stdout), "prod")["status"] == "removed"
+    assert "stack 'prod' loses its stack file: what its deploy would expose cannot be reviewed" in gate.stderr
+    assert repo.review("diff", "--base", "base").returncode == 0  # without the gate it is a report only
+
+
 def test_the_dev_stacks_come_from_the_base_side(repo):
     """A change that declares prod a dev stack in its own policy pack and opens prod's dangerous tools still fails:
     the gate takes the dev-stack list from the base."""

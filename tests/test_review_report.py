@@ -67,9 +67,9 @@ def test_access_follows_the_plan_contract():
     assert access_of({"auth": {"required": True}, "allowedGroups": []}, "x")["groups"] == []  # empty: everyone
 
 
-def tool(state: str, dangerous: bool = True, groups: list | None = None) -> dict:
+def tool(state: str, dangerous: bool = True, groups: list | None = None, auth: bool = False) -> dict:
     return {"state": state, "deniedBy": ["dangerous"] if state == "denied" else [], "dangerous": dangerous,
-            "readOnly": False, "access": {"authentication": bool(groups), "groups": groups or []}}
+            "readOnly": False, "access": {"authentication": bool(groups) or auth, "groups": groups or []}}
 
 
 @pytest.mark.parametrize("before, after, expected", [
@@ -88,6 +88,12 @@ def tool(state: str, dangerous: bool = True, groups: list | None = None) -> dict
     (tool("denied"), tool("reachable", dangerous=False), True),
     (tool("restricted", groups=[["admins"]]), tool("reachable", dangerous=False), True),
     (tool("reachable"), tool("reachable", dangerous=False), False),  # already callable before
+    # a token was needed, now anonymous callers get the tool
+    (tool("reachable", auth=True), tool("reachable"), True),
+    (tool("restricted", groups=[["admins"]]), tool("reachable", auth=False), True),
+    (tool("reachable", auth=True), tool("reachable", auth=True), False),
+    (tool("reachable"), tool("reachable", auth=True), False),
+    (tool("reachable", dangerous=False, auth=True), tool("reachable", dangerous=False), False),
 ])
 def test_which_changes_make_a_dangerous_tool_callable(before, after, expected):
     assert diff.makes_dangerous_reachable(before, after) is expected

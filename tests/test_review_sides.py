@@ -57,18 +57,26 @@ def test_output_past_the_cap_is_refused(monkeypatch):
         finish(side("print('{\"stacks\": {}, \"x\": \"' + 'y' * 2000 + '\"}')", ()))
 
 
-def test_stopping_a_side_ends_what_its_program_started():
+@pytest.mark.parametrize("ending", ["times out", "exits by itself"])
+def test_stopping_a_side_ends_what_its_program_started(ending):
+    """What the program left running (here a sleeping grandchild) ends with the side, whether the side timed out or
+    exited 0 with complete results while its grandchild went on in the background."""
+    rest = "time.sleep(60)" if ending == "times out" else "print('{\"stacks\": {}}')"
     child = side("import subprocess, sys, time\n"
                  "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
-                 "sys.stderr.write(f'{p.pid}\\n'); sys.stderr.flush(); time.sleep(60)")
+                 f"sys.stderr.write(f'{{p.pid}}\\n'); sys.stderr.flush(); {rest}", ("prod",) if ending == "times out"
+                 else ())
     deadline = time.monotonic() + 30
     while not child.err.tell() and time.monotonic() < deadline:
         time.sleep(0.05)
         child.err.seek(0, 2)
     child.err.seek(0)
     grandchild = int(child.err.read().decode().strip())
-    with pytest.raises(ProgramFailure):
-        finish(child, 0.1)
+    if ending == "times out":
+        with pytest.raises(ProgramFailure):
+            finish(child, 0.1)
+    else:
+        assert finish(child) == ({}, None)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
