@@ -11,6 +11,14 @@ The rule fails closed: a pair counts as denied only when
   anything. Allow rules may reach the backend from policies on the backend, on a section of it, or on a route,
   listener or Gateway (agentgateway v1.4.1 `crates/agentgateway/src/store/binds.rs` `internal_backend_policies`
   gathers backend policies of all of them, and authorization rule sets compose).
+The backend's own `spec.policies.mcp.authorization` counts like a policy on the whole backend: the controller
+translates it as an AgentgatewayPolicy (`controller/pkg/syncer/backend/backend_plugin.go` `BuildAgwBackend` ->
+`TranslateBackendPolicies` -> `controller/pkg/agentgateway/plugins/backend_policies.go`
+`TranslateInlineBackendPolicy`) into the backend's inline policies, which the proxy puts first in the same
+composition (`crates/agentgateway/src/proxy/httpproxy.rs` `get_backend_policies` passes `&backend.inline_policies`
+to binds.rs `backend_policies`). An MCP target's own `policies` (`spec.mcp.targets[].static.policies`) are
+`BackendSimple` (auth, http, tcp, tls, tunnel: `controller/api/v1alpha1/agentgateway/agentgateway_policy_types.go`),
+so they cannot hold MCP authorization.
 A Deny counts only on the whole backend: MCP authorization is evaluated with the backend-level policies
 (`crates/agentgateway/src/mcp/router.rs` line 114), not the per-target ones merged at lines 86-91, and the CRD
 refuses `backend.mcp` on an AgentgatewayBackend `sectionName` anyway.
@@ -41,12 +49,13 @@ class DangerousTool(NamedTuple):
 
 
 class Authorization(NamedTuple):
-    """The MCP authorization of one AgentgatewayPolicy that may reach a backend: its action, its CEL expressions,
-    and whether the policy targets the whole backend (False: a section of it, a route, listener or Gateway)."""
+    """One MCP authorization that may reach a backend: its action, its CEL expressions, whether it applies to the
+    whole backend (False: a policy on a section of it, a route, listener or Gateway) and where it is set."""
 
     action: str
     expressions: tuple[str, ...]
     whole_backend: bool = True
+    source: str = ""
 
 
 def parse_annotation(value: str) -> tuple[list[DangerousTool], list[str]]:
@@ -100,18 +109,27 @@ def _reach(policy: StackObject, key: ObjectKey) -> Optional[bool]:
     return reach
 
 
+def _authorization(authorization: Mapping, whole_backend: bool, source: str) -> Authorization:
+    expressions = as_list(get_path(authorization, "policy", "matchExpressions"))
+    return Authorization(str(authorization.get("action") or "Allow"),
+                         tuple(e if isinstance(e, str) else repr(e) for e in expressions),  # a non-string: unknown CEL
+                         whole_backend, source)
+
+
 def _authorizations(policies: Iterable[StackObject], backend: StackObject) -> list[Authorization]:
-    """The MCP authorizations of the declared AgentgatewayPolicies that may reach `backend`."""
-    key = object_key(backend)
+    """The MCP authorizations that may reach `backend`: its own `spec.policies.mcp.authorization`, then those of
+    the declared AgentgatewayPolicies."""
     found = []
+    inline = as_mapping(get_path(backend.props, "spec", "policies", "mcp", "authorization"))
+    if inline:
+        found.append(_authorization(inline, True, "the backend's spec.policies.mcp.authorization"))
+    key = object_key(backend)
     for policy in policies:
         reach = None if key is None else _reach(policy, key)
         authorization = as_mapping(get_path(policy.props, "spec", "backend", "mcp", "authorization"))
-        if reach is None or not authorization:
-            continue
-        expressions = as_list(get_path(authorization, "policy", "matchExpressions"))
-        found.append(Authorization(str(authorization.get("action") or "Allow"),  # a non-string rule: unknown CEL
-                                   tuple(e if isinstance(e, str) else repr(e) for e in expressions), reach))
+        if reach is not None and authorization:
+            found.append(_authorization(authorization, reach, describe(policy.resource_type, policy.props,
+                                                                       policy.name)))
     return found
 
 
@@ -126,15 +144,17 @@ def why_callable(pair: DangerousTool, authorizations: Sequence[Authorization]) -
         return None
     allows = [a for a in authorizations if a.action == "Allow"]
     if not any(a.whole_backend for a in allows):
-        return ("no AgentgatewayPolicy on the whole backend denies it (a Deny rule counts only in the canonical "
-                "form, an Allow list only when a policy on the whole backend has one)")
-    for expression in (e for a in allows for e in a.expressions):
-        rule = parse_tool_rule(expression)
-        if rule is None:
-            return (f"Allow rule {_short(expression)} is not in a form the program writes, so it may match any "
-                    "tool")
-        if rule.matches(pair.target, pair.tool):
-            return f"Allow rule {_short(expression)} allows it"
+        return ("neither the backend's spec.policies nor an AgentgatewayPolicy on the whole backend denies it (a "
+                "Deny rule counts only in the canonical form, an Allow list only when set on the whole backend)")
+    for allow in allows:
+        origin = f" ({allow.source})" if allow.source else ""
+        for expression in allow.expressions:
+            rule = parse_tool_rule(expression)
+            if rule is None:
+                return (f"Allow rule {_short(expression)} is not in a form the program writes, so it may match any "
+                        f"tool{origin}")
+            if rule.matches(pair.target, pair.tool):
+                return f"Allow rule {_short(expression)} allows it{origin}"
     return None
 
 

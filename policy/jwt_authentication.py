@@ -11,6 +11,10 @@ two listeners half open), and a route-level policy with a `sectionName` covers o
 violation (the program never writes one).
 Exactly one must apply: none leaves the tools open; two are either a random winner (same level, v1.4.1) or two
 checks, and the first strips the validated token so a second Strict check answers 401 (`http/jwt.rs`).
+A policy that selects its targets by label (`spec.targetSelectors`) and sets jwtAuthentication is a violation by
+itself: the pack cannot tell which routes it covers, and one it covers next to another check makes two (the
+program never writes selectors). dangerous_tools treats selectors the same way: as possibly reaching every object,
+which proves neither coverage nor a single check.
 `mode` must be set to Strict explicitly: Optional and Permissive let anonymous callers through, and an unset mode
 is the CRD's default in the API server but the controller's proto default (Optional) otherwise
 (`controller/pkg/agentgateway/plugins/traffic_plugin.go`).
@@ -98,14 +102,26 @@ def _route_violation(what: str, stack: str, by_parent: list[list[Check]],
     return None
 
 
+def _selector_violations(policies: Iterable[StackObject], stack: str) -> list[Violation]:
+    """A violation for each jwtAuthentication policy that selects its targets by label."""
+    return [Violation(policy.urn, (
+        f"{describe(policy.resource_type, policy.props, policy.name)} sets traffic.jwtAuthentication on targets "
+        f"chosen by label (spec.targetSelectors) in stack {stack!r}, so which routes it covers cannot be checked, "
+        "and with another check on a route it makes two; the program never writes selectors: "
+        "use targetRefs naming the Gateway or the route"))
+        for policy in policies
+        if as_list(get_path(policy.props, "spec", "targetSelectors"))
+        and as_mapping(get_path(policy.props, "spec", "traffic", "jwtAuthentication"))]
+
+
 def violations(resources: Iterable[StackObject], dev_stacks: Sequence[str] = DEFAULT_DEV_STACKS) -> list[Violation]:
-    """Every route without exactly one Strict jwtAuthentication on all its requests, unless the stack is one of
-    `dev_stacks`."""
+    """Every route without exactly one Strict jwtAuthentication on all its requests, and every jwtAuthentication
+    policy attached by label selector, unless the stack is one of `dev_stacks`."""
     resources = list(resources)
     stack, policies = checked_stack(resources, dev_stacks)
-    found: list[Violation] = []
     if stack is None:
-        return found
+        return []
+    found = _selector_violations(policies, stack)
     for route in of_kind(resources, *ROUTE):
         problem = _route_violation(describe(route.resource_type, route.props, route.name), stack,
                                    *_coverage(policies, route))

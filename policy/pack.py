@@ -93,9 +93,11 @@ DANGEROUS_TOOLS_DENIED = StackValidationPolicy(
     name="dangerous-tools-denied",
     description=(
         "Outside dev stacks, every tool listed in an AgentgatewayBackend's mcp-federation.dev/dangerous-tools "
-        "annotation must be denied by an AgentgatewayPolicy of this stack that targets the backend (action Deny "
-        "with the tool's expression, or an Allow list without it): keep the stack config denyDangerousTools: true "
-        "and do not allow dangerous tools in allowedTools. Dev stacks are listed in the policy config devStacks."),
+        "annotation must be denied by an AgentgatewayPolicy of this stack that targets the backend, or by the "
+        "backend's own spec.policies.mcp.authorization (action Deny with the tool's expression, or an Allow list "
+        "without it), and no Allow rule reaching the backend may allow it: keep the stack config "
+        "denyDangerousTools: true and do not allow dangerous tools in allowedTools. Dev stacks are listed in the "
+        "policy config devStacks."),
     validate=_non_dev_validation(dangerous_tools.violations),
     enforcement_level=MANDATORY,
     config_schema=_dev_stacks_config("Stacks where dangerous tools may stay callable"),
@@ -105,8 +107,9 @@ JWT_AUTHENTICATION_REQUIRED = StackValidationPolicy(
     name="jwt-authentication-required",
     description=(
         "Outside dev stacks, every HTTPRoute must be covered by exactly one AgentgatewayPolicy with "
-        "traffic.jwtAuthentication mode Strict, targeting the route or a Gateway it attaches to: set the stack "
-        "config auth.mode Strict with auth.providers. Dev stacks are listed in the policy config devStacks."),
+        "traffic.jwtAuthentication mode Strict, targeting (targetRefs, not targetSelectors) the route or a Gateway "
+        "it attaches to: set the stack config auth.mode Strict with auth.providers. Dev stacks are listed in the "
+        "policy config devStacks."),
     validate=_non_dev_validation(jwt_authentication.violations),
     enforcement_level=MANDATORY,
     config_schema=_dev_stacks_config("Stacks that may accept anonymous callers"),

@@ -37,6 +37,16 @@ def prod() -> PolicyView:
     return stack_file_view("prod")
 
 
+def _with_copy(view: PolicyView, name: str, new_name: str, mutate) -> PolicyView:
+    """`view` plus a copy of its AgentgatewayPolicy `name`, renamed `new_name` and changed by `mutate`."""
+    original = view.get(POLICY, name)
+    props = copy.deepcopy(dict(original.props))
+    props["metadata"] = {**props["metadata"], "name": new_name}
+    mutate(props)
+    extra = original._replace(props=props, name=new_name, urn=original.urn.replace(name, new_name))
+    return replace(view, inputs=view.inputs + (extra,), outputs=view.outputs + (extra,))
+
+
 def test_the_real_non_dev_stacks_comply(staging, prod):
     assert _reported(staging) == [] and _reported(prod) == []
     assert _jwt_policy_names(staging) == ["mcp-gateway-jwt"]                  # one check on the Gateway
@@ -91,16 +101,41 @@ def test_a_policy_for_another_gateway_or_listener_does_not_count(staging):
 
 def test_a_second_check_on_a_route_is_reported(staging):
     """A route-level policy next to the Gateway's: two checks on one request (the second sees no token)."""
-    gateway_policy = staging.get(POLICY, "mcp-gateway-jwt")
-    props = copy.deepcopy(dict(gateway_policy.props))
-    props["metadata"] = {**props["metadata"], "name": "github-jwt", "namespace": "mcp"}
-    props["spec"]["targetRefs"] = [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "github"}]
-    extra = gateway_policy._replace(props=props, name="github-jwt",
-                                    urn=gateway_policy.urn.replace("mcp-gateway-jwt", "github-jwt"))
-    doubled = replace(staging, inputs=staging.inputs + (extra,), outputs=staging.outputs + (extra,))
+    def on_the_route(props: dict) -> None:
+        props["metadata"]["namespace"] = "mcp"
+        props["spec"]["targetRefs"] = [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "github"}]
+    doubled = _with_copy(staging, "mcp-gateway-jwt", "github-jwt", on_the_route)
     ((urn, message),) = _reported(doubled)
     assert urn == staging.urn(HTTP_ROUTE, "github-route")
     assert message.startswith("HTTPRoute mcp/github is covered by 2 jwtAuthentication policies")
+
+
+def _by_selector(mode: str):
+    def select(props: dict) -> None:
+        del props["spec"]["targetRefs"]
+        props["spec"]["targetSelectors"] = [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute",
+                                             "matchLabels": {"app.kubernetes.io/part-of": "mcp-federation"}}]
+        props["spec"]["traffic"]["jwtAuthentication"]["mode"] = mode
+    return select
+
+
+@pytest.mark.parametrize("mode", ["Permissive", "Strict"])
+def test_a_check_attached_by_label_selector_is_reported(prod, mode):
+    """Which routes a selector picks is unknown here, so a second check (a random winner) could hide behind it."""
+    view = _with_copy(prod, "github-jwt", "loose-jwt", _by_selector(mode))
+    ((urn, message),) = _reported(view)
+    assert urn == view.urn(POLICY, "loose-jwt")
+    assert message == ("AgentgatewayPolicy mcp/loose-jwt sets traffic.jwtAuthentication on targets chosen by label "
+                       "(spec.targetSelectors) in stack 'prod', so which routes it covers cannot be checked, and "
+                       "with another check on a route it makes two; the program never writes selectors: use "
+                       "targetRefs naming the Gateway or the route")
+    assert _reported(view.as_stack("dev")) == []
+
+
+def test_a_route_covered_only_by_a_selector_is_not_covered(prod):
+    view = prod.mutated(POLICY, "github-jwt", _by_selector("Strict"))
+    assert [urn for urn, _ in _reported(view)] == sorted([prod.urn(POLICY, "github-jwt"),
+                                                         prod.urn(HTTP_ROUTE, "github-route")])
 
 
 def test_an_aggregated_stack_on_an_existing_gateway_complies(mocks):

@@ -194,7 +194,9 @@ def test_the_pack_is_mandatory_and_says_what_to_fix():
                                          "drop [ALL]", "pod-security.kubernetes.io/enforce: restricted"],
              "resource-limits": ["resources.limits.memory"], "image-pinned": ["other than latest", "digest"],
              "route-backend-declared": ["declared in this stack"],
-             "dangerous-tools-denied": ["action Deny", "denyDangerousTools: true", "devStacks"],
-             "jwt-authentication-required": ["exactly one", "mode Strict", "auth.mode Strict", "devStacks"]}
+             "dangerous-tools-denied": ["action Deny", "spec.policies.mcp.authorization", "denyDangerousTools: true",
+                                        "devStacks"],
+             "jwt-authentication-required": ["exactly one", "mode Strict", "not targetSelectors", "auth.mode Strict",
+                                             "devStacks"]}
     for policy in POLICIES:
         assert all(text in policy.description for text in fixes[policy.name]), policy.name

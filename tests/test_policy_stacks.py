@@ -128,6 +128,41 @@ def test_an_allow_list_denies_every_tool_it_does_not_list(non_dev):
     assert [urn for urn, _ in _denials(allow_all)] == [non_dev.urn(BACKEND, "github-backend")]
 
 
+def _inline_authorization(action: str, *expressions: str):
+    """Sets the backend's own `spec.policies.mcp.authorization`."""
+    return lambda d: d["spec"].update(policies={"mcp": {"authorization": {
+        "action": action, "policy": {"matchExpressions": list(expressions)}}}})
+
+
+def test_the_backends_own_allow_rules_compose_with_the_policies(non_dev):
+    """agentgateway adds the backend's inline authorization to the AgentgatewayPolicies' (httpproxy.rs
+    get_backend_policies): its Allow rules may open a tool the policy's Allow list leaves out."""
+    name = _authorization_policy(non_dev, "github")
+    allow_safe = non_dev.mutated(POLICY, name, lambda d: _authorization(d).update(
+        action="Allow", policy={"matchExpressions": ['mcp.tool.name == "search_repositories"']}))
+    assert _denials(allow_safe) == []
+    inline = "(the backend's spec.policies.mcp.authorization)"
+    for expression, reason in (("true", "is not in a form the program writes, so it may match any tool"),
+                               (tool_expression(None, "delete_repo"), "allows it")):
+        opened = allow_safe.mutated(BACKEND, "github-backend", _inline_authorization("Allow", expression))
+        ((urn, message),) = _denials(opened)
+        assert urn == non_dev.urn(BACKEND, "github-backend")
+        assert f"github/delete_repo is not denied in stack {non_dev.inputs[0].urn.split(':')[2]!r}; Allow rule " \
+               f"{expression!r} {reason} {inline}; declare" in message
+
+
+def test_the_backends_own_authorization_applies_to_the_whole_backend(non_dev):
+    """With no AgentgatewayPolicy, the inline authorization alone decides: a canonical Deny or an Allow list
+    without the tool denies it, a Deny rule in another form denies nothing."""
+    bare = non_dev.without(POLICY, _authorization_policy(non_dev, "github"))
+    denied = [tool_expression(None, pair.split("/")[1]) for pair in _dangerous_pairs()["github"]]
+    assert _denials(bare.mutated(BACKEND, "github-backend", _inline_authorization("Deny", *denied))) == []
+    assert _denials(bare.mutated(BACKEND, "github-backend", _inline_authorization(
+        "Allow", 'mcp.tool.name == "search_repositories"'))) == []
+    loose = bare.mutated(BACKEND, "github-backend", _inline_authorization("Deny", 'mcp.tool.name.startsWith("delete")'))
+    assert {urn for urn, _ in _denials(loose)} == {non_dev.urn(BACKEND, "github-backend")}
+
+
 def test_a_backend_without_the_annotation_cannot_be_checked_outside_dev(non_dev):
     stripped = non_dev.mutated(BACKEND, "slack-backend",
                                lambda d: d["metadata"]["annotations"].pop(DANGEROUS_TOOLS_ANNOTATION))
