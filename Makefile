@@ -64,7 +64,7 @@ crds:  ## download the pinned upstream CRDs (agentgateway v1.4.1, Gateway API v1
 bench-sdk: venv  ## mock MCP server vs the official SDK server: req/s, p50/p99, RSS, start-up (same run)
 	$(PY) bench/sdk_vs_mock.py
 
-bench: venv  ## run every benchmark script in bench/ (about 2 minutes; prints tables)
+bench: venv  ## run every benchmark script in bench/ (a few minutes; prints tables)
 	$(PY) bench/sdk_vs_mock.py
 	$(PY) bench/program_scaling.py
 	$(PY) bench/verifier_scaling.py

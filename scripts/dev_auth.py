@@ -92,7 +92,7 @@ def keys(directory: Path) -> int:
         print(f"dev_auth: cannot write the key pair into {directory}: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {private_path} (keep it local) and {directory / JWKS_FILE}; put this into Pulumi.dev.yaml "
-          "(replacing mcp-federation:auth), then `make deploy`:", file=sys.stderr)
+          "(replacing mcp-federation:auth), then run `scripts/deploy.sh dev`:", file=sys.stderr)
     print(auth_block(jwks))
     return 0
 

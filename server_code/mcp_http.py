@@ -2,8 +2,8 @@
 
 Modelled on h11 (python-hyper/h11), our own code: the grammar is stated once below as ABNF-like patterns
 (h11/_abnf.py), the reader keeps one explicit state (h11/_connection.py, h11/_state.py), and heads and
-chunked bodies are read incrementally (h11/_readers.py, h11/_receivebuffer.py): every byte is examined once,
-however it is split across reads. Strict where a lenient reading lets two parsers disagree about where a
+chunked bodies are read incrementally (h11/_readers.py, h11/_receivebuffer.py): the search for a head's end or a
+chunk line resumes where the previous read stopped, however the bytes are split across reads. Strict where a lenient reading lets two parsers disagree about where a
 request ends (request smuggling): a request with both Content-Length and Transfer-Encoding, duplicate framing
 headers, a final coding other than chunked, sloppy chunk sizes or a bare LF inside a CRLF head is refused and
 the connection closed (HttpError).
