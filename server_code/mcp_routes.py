@@ -48,9 +48,9 @@ class McpRoutes:
         try:
             path = head.path
             if head.method in ("GET", "HEAD"):
-                return self._get(path)
+                return self._get(head.method, path)
             if path != MCP_PATH:
-                return Reply(404, {"error": f"no such path {path[:200]}; MCP is served at {MCP_PATH}"})
+                return no_such_path(path)
             if head.method not in ("POST", "DELETE"):
                 return not_allowed(head.method)
             rejected = self._origin_rejected(head.headers)
@@ -65,12 +65,12 @@ class McpRoutes:
             return reply
 
     @staticmethod
-    def _get(path: str) -> Reply:
+    def _get(method: str, path: str) -> Reply:
         if path == HEALTH_PATH:
             return Reply(200, {"status": "ok"})
         if path == MCP_PATH:
-            return not_allowed("GET")
-        return Reply(404, {"error": f"no such path {path[:200]}; MCP is served at {MCP_PATH}"})
+            return not_allowed(method)
+        return no_such_path(path)
 
     def _origin_rejected(self, headers: Mapping[str, str]) -> Reply | None:
         """A browser's cross-origin call is refused (MCP transport security: DNS rebinding), unless the Origin
@@ -82,6 +82,12 @@ class McpRoutes:
             return None
         return error_reply(403, None, INVALID_REQUEST,
                            f"Forbidden: Origin {origin[:200]!r} is not allowed (see MCP_ALLOWED_ORIGINS)")
+
+
+def no_such_path(path: str) -> Reply:
+    """404 for a path other than /mcp and /healthz, as a JSON-RPC error like every other refusal."""
+    return error_reply(404, None, INVALID_REQUEST, f"Not Found: no such path {path[:200]!r}; MCP is served at "
+                                                   f"{MCP_PATH}")
 
 
 def not_allowed(method: str) -> Reply:

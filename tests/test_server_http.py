@@ -310,8 +310,9 @@ def test_other_http_methods_on_mcp_are_405(server, method):
 def test_healthz_and_unknown_paths(server):
     assert requests.get(f"{server.base_url}/healthz", timeout=20).status_code == 200
     assert requests.head(f"{server.base_url}/healthz", timeout=20).status_code == 200
-    assert requests.get(f"{server.base_url}/nope", timeout=20).status_code == 404
-    assert requests.post(f"{server.base_url}/mcp/extra", json={}, timeout=20).status_code == 404
+    for reply in (requests.get(f"{server.base_url}/nope", timeout=20),
+                  requests.post(f"{server.base_url}/mcp/extra", json={}, timeout=20)):
+        assert "no such path" in assert_rpc_error(reply, 404, -32600)["message"]  # a JSON-RPC error, like the rest
 
 
 def test_body_over_the_limit_is_413_and_at_the_limit_is_served(client):
