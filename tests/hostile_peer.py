@@ -17,6 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 MAX_STREAM_SECONDS = 40.0
 TOOL = {"name": "ping_tool", "description": "answers pong", "inputSchema": {"type": "object"}}
 SESSION = "hostile-session-1"
+EVIL_TOOL = "evil\x1b[2K\r\x1b[32mALL ROUTES PASS\x1b[0m\nfake  /mcp/x  PASS"
+EVIL_MESSAGE = "boom\x1b[2K\r\x1b[32mPASS\x1b[0m\n\nINJECTED LINE\x07"
 ONE_GIB = 1 << 30
 MIB = 1 << 20
 
@@ -192,6 +194,56 @@ class Handler(BaseHTTPRequestHandler):
             return False
         sent = "; ".join(f"{name}: {value}" for name, value in self.headers.items() if name.lower() not in PLAIN)
         self._send(500, f"boom: you sent {sent}".encode(), content_type="text/plain")
+        return True
+
+    def _control_chars(self, method, request_id) -> bool:
+        """Terminal escapes, CR and LF in a tool name and in a JSON-RPC error message (the probe's answer)."""
+        if method == "tools/list":
+            self._send(200, _ok(request_id, {"tools": [TOOL, {"name": EVIL_TOOL, "inputSchema": {"type": "object"}}]}))
+            return True
+        if method == "tools/call":
+            self._send(200, json.dumps({"jsonrpc": "2.0", "id": request_id,
+                                        "error": {"code": -32000, "message": EVIL_MESSAGE}}).encode())
+            return True
+        return False
+
+    def _sse_priming(self, method, request_id) -> bool:
+        """tools/list over SSE as a 2025-11-25 server streams it: a priming event (an id, empty data) first, then a
+        `ping` event whose data is not JSON, then the response."""
+        if method != "tools/list":
+            return False
+        self._send(200, b"id: 0\ndata: \n\n" + b"event: ping\ndata: keepalive\n\n" +
+                   b"id: 1\nevent: message\ndata: " + _ok(request_id, {"tools": [TOOL]}) + b"\n\n",
+                   content_type="text/event-stream")
+        return True
+
+    def _sse_cr_only(self, method, request_id) -> bool:
+        """tools/list over SSE with a leading BOM and lone-CR line endings (both allowed by the SSE standard)."""
+        if method != "tools/list":
+            return False
+        self._send(200, "\ufeff: hello\r\rdata: ".encode() + _ok(request_id, {"tools": [TOOL]}) + b"\r\r",
+                   content_type="text/event-stream")
+        return True
+
+    def _sse_split_crlf(self, method, request_id) -> bool:
+        """tools/list over SSE with CRLF line endings, one event's data on two lines, and a CRLF split across two
+        writes (so across two reads): the LF after a CR at the end of a read is not a line of its own."""
+        if method != "tools/list":
+            return False
+        body = _ok(request_id, {"tools": [TOOL]})
+        half = body.index(b'"result"')
+        first, rest = b"data: " + body[:half] + b"\r", b"\ndata: " + body[half:] + b"\r\n\r\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Content-Length", str(len(first) + len(rest)))
+        self.end_headers()
+        try:
+            self.wfile.write(first)
+            self.wfile.flush()
+            time.sleep(0.3)
+            self.wfile.write(rest)
+        except OSError:
+            pass
         return True
 
 

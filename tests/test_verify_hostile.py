@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.hostile_peer import HostilePeer
+from tests.hostile_peer import EVIL_MESSAGE, EVIL_TOOL, HostilePeer
 from tests.server_process import REPO_ROOT
 
 DEADLINE, TIMEOUT = 1.0, 2.0
@@ -20,12 +20,13 @@ MAX_RSS_BYTES = 100 * 1024 * 1024
 PLAN = [{"name": "hostile", "path": "/mcp", "expectedTools": ["ping_tool"], "probe": {"tool": "ping_tool"}}]
 
 
-def run_verifier(tmp_path, gateway_url: str, *extra: str) -> tuple[subprocess.CompletedProcess, float]:
-    """`python -m verify --json` against the peer; returns (completed process, wall seconds)."""
+def run_verifier(tmp_path, gateway_url: str, *extra: str, as_json: bool = True) -> tuple[subprocess.CompletedProcess,
+                                                                                         float]:
+    """`python -m verify --json` (or the table) against the peer; returns (completed process, wall seconds)."""
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps(PLAN))
-    command = [sys.executable, "-m", "verify", "--plan", str(plan), "--gateway-url", gateway_url, "--json",
-               "--deadline", str(DEADLINE), "--timeout", str(TIMEOUT), *extra]
+    command = [sys.executable, "-m", "verify", "--plan", str(plan), "--gateway-url", gateway_url,
+               *(["--json"] if as_json else []), "--deadline", str(DEADLINE), "--timeout", str(TIMEOUT), *extra]
     started = time.monotonic()
     process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -96,3 +97,32 @@ def test_an_unexpected_reply_shape_is_a_route_failure_with_a_reason(tmp_path, sc
         done, _ = run_verifier(tmp_path, peer.url.rsplit("/mcp", 1)[0])
     route = failed_report(done)
     assert reason in route["reason"], route
+
+
+def test_terminal_escapes_from_the_peer_never_reach_the_table_or_stderr(tmp_path):
+    """A tool name and a JSON-RPC error message full of ESC, CR, LF and BEL: the table and the retry lines on
+    stderr show them escaped (the reason still names the tool), and add no line of their own."""
+    with HostilePeer("control_chars") as peer:
+        done, _ = run_verifier(tmp_path, peer.url.rsplit("/mcp", 1)[0], as_json=False)
+    assert "Traceback" not in done.stderr and done.returncode == 1, done.stdout + done.stderr
+    for text in (done.stdout, done.stderr):
+        assert not any(c in text for c in "\x1b\r\x07"), ascii(text)
+    table = done.stdout.split("\n")
+    assert len(table) == 5 and table[0].startswith("ROUTE") and table[3].startswith("1 routes:"), ascii(done.stdout)
+    row = table[1]
+    assert row.startswith("hostile") and " FAIL " in row, row
+    assert f"unexpected tools: {ascii(EVIL_TOOL)[1:-1]}" in row, row
+    assert f"probe ping_tool failed: {ascii(EVIL_MESSAGE)[1:-1]}" in row, row
+    retries = done.stderr.splitlines()
+    assert retries and all(line.startswith("verify: 1/1 route(s) failing") for line in retries), ascii(done.stderr)
+    assert ascii(EVIL_TOOL)[1:-1] in retries[0], retries[0]
+
+
+@pytest.mark.parametrize("scenario", ["sse_priming", "sse_cr_only", "sse_split_crlf"])
+def test_sse_streams_as_the_standard_allows_them_pass(tmp_path, scenario):
+    """A priming event with empty data and a `ping` event before the response; a BOM and lone-CR line endings."""
+    with HostilePeer(scenario) as peer:
+        done, _ = run_verifier(tmp_path, peer.url.rsplit("/mcp", 1)[0])
+    assert done.returncode == 0, done.stdout + done.stderr
+    route = json.loads(done.stdout)["routes"][0]
+    assert route["tools"] == ["ping_tool"] and route["probe"] == "passed", route

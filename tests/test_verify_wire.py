@@ -42,3 +42,26 @@ def test_json_body_must_be_the_response_to_our_id():
         response_from_json('[{"jsonrpc":"2.0","id":2,"result":{}}]', 2)
     with pytest.raises(ReplyFormatError, match="not JSON"):
         response_from_json("<html>hi</html>", 2)
+
+
+def test_sse_priming_and_empty_events_are_not_passed_on():
+    """MCP 2025-11-25 servers open a stream with an event carrying an id and empty data (SEP-1699)."""
+    lines = ["id: 0", "data: ", "", "id: 1", "data:", "data:", "", "data", "", 'data: {"id":3,"result":{}}', ""]
+    assert list(sse_data(lines)) == ['{"id":3,"result":{}}']
+    assert response_from_sse(["id: 0", "data: ", ""] + lines[-2:], 3) == {"id": 3, "result": {}}
+
+
+def test_sse_events_of_another_type_are_skipped():
+    lines = ["event: ping", "data: keepalive", "", "event: message", 'data: {"id":3,"result":{}}', "",
+             "event: endpoint", "data: /other", ""]
+    assert list(sse_data(lines)) == ['{"id":3,"result":{}}']
+    assert response_from_sse(lines, 3)["id"] == 3
+
+
+def test_sse_leading_bom_is_ignored_on_the_first_line_only():
+    assert list(sse_data(["\ufeffdata: first", "", "\ufeffdata: second", ""])) == ["first"]  # later: field "\ufeffdata"
+    assert list(sse_data(["\ufeffevent: ping", "data: x", ""])) == []
+
+
+def test_sse_field_without_colon_and_value_without_space():
+    assert list(sse_data(["data:x", "data", "data:  y", ""])) == ["x\n\n y"]

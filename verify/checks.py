@@ -205,10 +205,21 @@ class AnonymousCheck:
         return self._result
 
 
+def printable(text: str) -> str:
+    """`text` with every non-printable character (ESC, CR, LF, BEL, bidi overrides ...) written as its Python
+    escape (`\\x1b`, `\\r`, `\\n`, `\\u202e`): a peer's tool name or error message must not move the cursor,
+    recolour or add lines to the table and the progress lines a person reads."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
 def redacted(result: RouteResult, credentials: Credentials) -> RouteResult:
-    """The result with every token removed from its texts (a hostile peer may echo the token back)."""
-    result.problems = [Problem(p.kind, credentials.redact(p.detail)) for p in result.problems]
-    result.notes = [credentials.redact(note) for note in result.notes]
+    """The result with every token removed from its texts (a hostile peer may echo the token back) and every
+    non-printable character escaped: everything the table, --json and the progress lines show passes here."""
+    def clean(text: str) -> str:
+        return printable(credentials.redact(text))
+
+    result.problems = [Problem(p.kind, clean(p.detail)) for p in result.problems]
+    result.notes = [clean(note) for note in result.notes]
     for name in ("tools", "missing_tools", "unexpected_tools", "extra_tools"):
-        setattr(result, name, [credentials.redact(tool) for tool in getattr(result, name)])
+        setattr(result, name, [clean(tool) for tool in getattr(result, name)])
     return result

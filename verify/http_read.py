@@ -7,6 +7,7 @@ timeout is shrunk to the time left before each read, and the byte count is check
 """
 from __future__ import annotations
 
+import re
 import socket
 import time
 from typing import Iterator
@@ -18,6 +19,7 @@ CHUNK = 64 * 1024
 MAX_BODY_BYTES = 8 * 1024 * 1024  # a tools/list of an aggregated route with hundreds of tools fits easily
 MAX_LINE_BYTES = MAX_BODY_BYTES   # one SSE `data:` line carries a whole JSON-RPC message
 MAX_STREAM_BYTES = 16 * 1024 * 1024  # everything read from one SSE stream before its response
+LINE_END = re.compile(rb"[\r\n]")
 
 
 class ReadFailed(Exception):
@@ -97,19 +99,33 @@ def read_prefix(reply: requests.Response, stop_at: float, what: str, limit: int)
 
 def lines(reply: requests.Response, stop_at: float, what: str, line_limit: int = MAX_LINE_BYTES,
           total_limit: int = MAX_STREAM_BYTES) -> Iterator[str]:
-    """SSE lines (split at LF; a trailing CR is left for the SSE parser) with a cap per line and in total."""
+    """SSE lines with a cap per line and in total, split at CRLF, LF or a lone CR (the three line endings of the
+    WHATWG HTML standard, "Server-sent events", event stream format)."""
     pending = bytearray()
     total = 0
+    searched = 0  # bytes of `pending` already known to hold no line ending (each byte is scanned once)
+    after_cr = False  # the last line ended with CR: an LF right after it belongs to that line ending
     for data in chunks(reply, stop_at, what):
         total += len(data)
         if total > total_limit:
             raise ReplyTooLarge(f"{what}: SSE stream sent more than {total_limit} bytes without our response")
         pending += data
-        while (end := pending.find(b"\n")) >= 0:
+        while True:
+            if after_cr and pending:
+                if pending[0] == 0x0A:
+                    del pending[:1]
+                after_cr = False
+            found = LINE_END.search(pending, searched)
+            if found is None:
+                searched = len(pending)
+                break
+            end = found.start()
             if end > line_limit:
                 raise ReplyTooLarge(f"{what}: SSE line longer than {line_limit} bytes")
             line = bytes(pending[:end])
+            after_cr = pending[end] == 0x0D
             del pending[:end + 1]
+            searched = 0
             yield line.decode("utf-8", errors="replace")
         if len(pending) > line_limit:
             raise ReplyTooLarge(f"{what}: SSE line longer than {line_limit} bytes")

@@ -18,20 +18,46 @@ def media_type(content_type: str | None) -> str:
 
 
 def sse_data(lines: Iterable[str]) -> Iterator[str]:
-    """Yield the `data` payload of each SSE event (multi-line data joined with newlines)."""
+    """Yield the `data` of each SSE `message` event that carries data (multi-line data joined with newlines).
+
+    Parsed as the WHATWG HTML standard, "Server-sent events", section "Interpreting an event stream" says: one
+    leading U+FEFF BOM is ignored; a line is `field: value` (one space after the colon dropped), `field` alone
+    (empty value) or a `:` comment; a blank line ends the event; `data` lines append to the data buffer. Not
+    passed on, as the MCP TypeScript SDK client does (modelcontextprotocol/typescript-sdk
+    src/client/streamableHttp.ts `_handleSseStream`: "Skip events with no data (priming events, keep-alives)",
+    then only `!event.event || event.event === 'message'`): an event whose data is empty, such as the priming
+    event (`id: 0` + `data:`) a 2025-11-25 server sends first (SEP-1699), and an event with an explicit type
+    other than `message` (e.g. `event: ping`). Lenient where the standard is strict: a last event without its
+    blank line is still read (the standard discards it).
+    """
     data: list[str] = []
+    event_type = ""
+    first = True
     for raw in lines:
-        line = raw.rstrip("\r")
+        line = raw.rstrip("\r")  # verify/http_read.py `lines` splits at CR too; other callers may not
+        if first:
+            line, first = line.removeprefix("\ufeff"), False
         if line == "":
-            if data:
+            if _is_message(data, event_type):
                 yield "\n".join(data)
-            data = []
-        elif line.startswith("data:"):
-            value = line[5:]
-            data.append(value[1:] if value.startswith(" ") else value)
-        # event:, id:, retry: and comment lines carry nothing we need
-    if data:
+            data, event_type = [], ""
+            continue
+        if line.startswith(":"):
+            continue  # a comment (keep-alive)
+        field, colon, value = line.partition(":")
+        value = value[1:] if colon and value.startswith(" ") else value
+        if field == "data":
+            data.append(value)
+        elif field == "event":
+            event_type = value
+        # id and retry steer reconnection, which a one-request client does not do; other fields are ignored
+    if _is_message(data, event_type):
         yield "\n".join(data)
+
+
+def _is_message(data: list[str], event_type: str) -> bool:
+    """An event to pass on: of type `message` (the default) and with some data."""
+    return event_type in ("", "message") and any(data)
 
 
 def is_response_to(message: object, request_id: object) -> bool:
