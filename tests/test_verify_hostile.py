@@ -28,14 +28,16 @@ def run_verifier(tmp_path, gateway_url: str, *extra: str, as_json: bool = True) 
     command = [sys.executable, "-m", "verify", "--plan", str(plan), "--gateway-url", gateway_url,
                *(["--json"] if as_json else []), "--deadline", str(DEADLINE), "--timeout", str(TIMEOUT), *extra]
     started = time.monotonic()
-    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # bytes, decoded here: text=True would turn a CR the verifier printed into LF
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         stdout, stderr = process.communicate(timeout=KILL_AFTER)
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
-    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr), time.monotonic() - started
+    return subprocess.CompletedProcess(command, process.returncode, stdout.decode("utf-8", errors="replace"),
+                                       stderr.decode("utf-8", errors="replace")), time.monotonic() - started
 
 
 def failed_report(done: subprocess.CompletedProcess) -> dict:
