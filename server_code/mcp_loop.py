@@ -5,7 +5,8 @@ reader, and a connection is closed when it makes no progress for MCP_READ_TIMEOU
 MCP_REQUEST_TIMEOUT_SECONDS to send one request. Every byte the server holds for a connection (its input, an
 announced body still to come, replies not yet sent, plus a fixed per-connection overhead) is charged to one
 MemoryBudget (MCP_MEMORY_BUDGET_BYTES); a request that does not fit is refused with 503 and Retry-After while
-those already admitted are served.
+those already admitted are served. A new connection that does not fit first closes idle keep-alive connections
+(least recently active first), so sockets that send nothing cannot lock out health probes and new clients.
 """
 from __future__ import annotations
 
@@ -188,8 +189,32 @@ class McpHttpServer:
             conn = Connection(sock, address, time.monotonic(), self.max_body_bytes)
             self.connections[sock.fileno()] = conn
             self.selector.register(sock, selectors.EVENT_READ, conn)
-            if not self.budget.charge(conn, conn.held_bytes):
+            if not self.budget.charge(conn, conn.held_bytes) and not self._admit_by_evicting_idle(conn):
                 self._refuse(conn, "new connection")
+
+    def _admit_by_evicting_idle(self, new: Connection) -> bool:
+        """Close idle keep-alive connections (nothing of a request read, nothing to send), least recently active
+        first, until `new` fits the budget; False (nothing closed) if even closing all of them would not do.
+
+        An idle connection costs only its fixed overhead and its client can reconnect at any time (RFC 9112
+        §9.6), while a refused new connection may be a liveness probe; requests in flight are never closed."""
+        idle = [conn for conn in self.connections.values()
+                if conn is not new and conn.state is ConnState.OPEN and conn.reader.idle and not conn.out]
+        wanted = new.held_bytes - new.charged
+        if self.budget.used + wanted - sum(conn.charged for conn in idle) > self.budget.limit:
+            return False
+        idle.sort(key=lambda conn: conn.last_active)
+        evicted = 0
+        for conn in idle:
+            self._close(conn)
+            evicted += 1
+            if self.budget.charge(new, new.held_bytes):
+                break
+        self.log.write(event="memory_budget", client=new.client, used_bytes=self.budget.used,
+                       limit_bytes=self.budget.limit, evicted=evicted,
+                       message=f"closed {evicted} idle connection(s), least recently active first, to admit a "
+                               "new one: over MCP_MEMORY_BUDGET_BYTES")
+        return True
 
     def _resume_accepting(self, now: float) -> None:
         if self.accept_paused_until is not None and now >= self.accept_paused_until:

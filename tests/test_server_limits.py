@@ -126,3 +126,107 @@ def test_a_drip_fed_request_is_cut_off_at_the_request_deadline(tmp_path):
             assert "MCP_REQUEST_TIMEOUT_SECONDS" in json.loads(body)["error"]["message"]
     finally:
         server.stop()
+
+
+def expect_continue_head(length: int) -> bytes:
+    return head(length)[:-2] + b"Expect: 100-continue\r\n\r\n"
+
+
+def wait_for_continue(sock: socket.socket) -> bytes:
+    """Read up to the end of the server's first reply head (100 Continue, or a refusal)."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        more = sock.recv(1)
+        if not more:
+            raise ConnectionError(f"closed after {buf!r}")
+        buf += more
+    return buf
+
+
+def closed_by_server(sock: socket.socket) -> bool:
+    sock.settimeout(10)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+def healthz(sock: socket.socket) -> int:
+    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+    return read_http_reply(sock)[0]
+
+
+def test_idle_connections_cannot_fill_the_budget_and_lock_out_health_probes(tmp_path):
+    """Budget 1 MiB (128 connections of 8 KiB overhead): 200 connections that send nothing. A new connection
+    closes the least recently active idle ones instead of being refused, so /healthz answers 200; a request
+    whose body is still arriving (older than every idle connection) is never closed, and completes."""
+    server = start_server("github", env={"MCP_SESSION_KEY": KEY, "MCP_MAX_BODY_BYTES": "65536",
+                                         "MCP_MEMORY_BUDGET_BYTES": str(MIB)}, tmp_dir=tmp_path)
+    sockets = []
+    body = initialize_body(4000)
+    try:
+        in_flight = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+        sockets.append(in_flight)
+        in_flight.sendall(expect_continue_head(len(body)))
+        assert wait_for_continue(in_flight).startswith(b"HTTP/1.1 100 ")  # the server has read the head
+        in_flight.sendall(body[:2000])
+        idle = [socket.create_connection(("127.0.0.1", server.port), timeout=30) for _ in range(200)]
+        sockets += idle
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as probe:
+            assert healthz(probe) == 200, server.log()[-1500:]
+        assert closed_by_server(idle[0])  # the least recently active idle connection went first
+        assert healthz(idle[-1]) == 200   # the newest ones are still served
+        in_flight.sendall(body[2000:])
+        status, _, reply = read_http_reply(in_flight)
+        assert status == 200 and json.loads(reply)["result"]["protocolVersion"] == "2025-11-25"
+        for _ in range(100):  # log lines are written in batches: wait up to 5 s
+            if '"evicted"' in server.log():
+                break
+            time.sleep(0.05)
+        assert '"evicted"' in server.log()
+    finally:
+        for sock in sockets:
+            sock.close()
+        server.stop()
+
+
+def test_a_new_connection_that_fits_only_by_closing_requests_in_flight_is_refused(tmp_path):
+    """Budget 1 MiB filled by requests in flight (bodies announced with Expect: 100-continue, then unfinished
+    heads): nothing idle can be closed, so a further connection gets 503 + Retry-After, and the admitted
+    requests are still served."""
+    server = start_server("github", env={"MCP_SESSION_KEY": KEY, "MCP_MAX_BODY_BYTES": "65536",
+                                         "MCP_MEMORY_BUDGET_BYTES": str(MIB)}, tmp_dir=tmp_path)
+    sockets = []
+    body = initialize_body(60000)
+    try:
+        bodies = []
+        for _ in range(20):  # bodies may fill 7/8 of the budget: ~13 of 68 KiB each
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+            sockets.append(sock)
+            sock.sendall(expect_continue_head(len(body)))
+            if not wait_for_continue(sock).startswith(b"HTTP/1.1 100 "):
+                break
+            bodies.append(sock)
+        assert 5 < len(bodies) < 20
+        refused = None
+        for _ in range(60):  # the rest (1/8) holds ~16 connections with an unfinished head
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+            sockets.append(sock)
+            try:
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n")
+            except OSError:
+                pass
+            if has_reply(sock, 0.2):
+                refused = sock
+                break
+        assert refused is not None, f"no connection was refused; log:\n{server.log()[-1500:]}"
+        status, headers, reply = read_http_reply(refused)
+        assert status == 503 and headers["retry-after"].isdigit() and headers["connection"] == "close"
+        assert json.loads(reply)["error"]["code"] == -32600
+        bodies[0].sendall(body)
+        status, _, reply = read_http_reply(bodies[0])
+        assert status == 200 and json.loads(reply)["result"]["protocolVersion"] == "2025-11-25"
+    finally:
+        for sock in sockets:
+            sock.close()
+        server.stop()
