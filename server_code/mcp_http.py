@@ -47,7 +47,10 @@ _CONTENT_LENGTH = re.compile(CONTENT_LENGTH.decode())  # matched against the dec
 _HEAD_END = re.compile(rb"\n\r?\n")  # the empty line after the last field line (CRLF or, hand-typed, LF)
 
 MAX_HEADER_BYTES = 64 * 1024      # request line and fields
-MAX_CHUNK_META_BYTES = 4 * 1024   # chunk-size lines (with their extensions) and trailer fields, per body
+MAX_CHUNK_META_BYTES = 4 * 1024   # chunk extensions and trailer fields (with their CRLFs), per body
+MAX_CHUNK_SIZE_DIGITS = 64        # hex digits of one chunk size, leading zeros included
+CHUNKS_PER_BODY_BYTES = 16        # a body may have max_body_bytes // 16 + EXTRA_CHUNKS chunks: framing work stays
+EXTRA_CHUNKS = 64                 # proportional to the body limit however small the chunks are
 MAX_LENGTH_DIGITS = 18            # a Content-Length this long is over any limit anyway; int() stays cheap
 MAX_LEADING_EMPTY_LINES = 8       # CRLFs tolerated before a request line (RFC 9112 §2.2)
 _KEEP_ALIVE_BY_DEFAULT = {"1.1": True, "1.0": False}
@@ -107,7 +110,9 @@ class RequestReader:
         self._empty_lines = 0        # CRLFs received before this request's request line
         self._remaining = 0          # BODY / CHUNK_DATA: bytes of the body (or chunk) still to come
         self._body = bytearray()     # chunked: the decoded data so far
-        self._meta = 0               # chunked: bytes of chunk-size lines and trailers so far
+        self._meta = 0               # chunked: bytes of chunk extensions and trailers so far
+        self._chunks = 0             # chunked: chunk-size lines so far
+        self.max_chunks = max_body_bytes // CHUNKS_PER_BODY_BYTES + EXTRA_CHUNKS
 
     @property
     def held_bytes(self) -> int:
@@ -146,7 +151,7 @@ class RequestReader:
             self.head = head
             length = body_length(head, self.max_body_bytes)
             if length is None:
-                self.state, self._meta = ReaderState.CHUNK_LINE, 0
+                self.state, self._meta, self._chunks = ReaderState.CHUNK_LINE, 0, 0
             else:
                 self.state, self._remaining = ReaderState.BODY, length
         if self.state is ReaderState.BODY:
@@ -215,36 +220,48 @@ class RequestReader:
                     raise HttpError(400, "Bad Request: chunk data not followed by CRLF")
                 del buf[:2]
                 self.state = ReaderState.CHUNK_LINE
-            else:  # CHUNK_LINE or TRAILER: one CRLF-terminated line
-                line = self._chunk_meta_line()
+            elif self.state is ReaderState.TRAILER:
+                line = self._chunk_meta_line(MAX_CHUNK_META_BYTES - self._meta)
                 if line is None:
                     return False
-                if self.state is ReaderState.TRAILER:
-                    if not line:
-                        return True
-                    if not _FIELD_LINE.fullmatch(line.decode("latin-1")):
-                        raise HttpError(400, f"Bad Request: malformed trailer field {_show(line)}")
-                    continue
+                self._meta += len(line) + 2
+                if not line:
+                    return True
+                if not _FIELD_LINE.fullmatch(line.decode("latin-1")):
+                    raise HttpError(400, f"Bad Request: malformed trailer field {_show(line)}")
+            else:  # CHUNK_LINE
+                line = self._chunk_meta_line(MAX_CHUNK_SIZE_DIGITS + MAX_CHUNK_META_BYTES - self._meta)
+                if line is None:
+                    return False
                 match = _CHUNK_LINE.fullmatch(line)
                 if match is None:
                     raise HttpError(400, f"Bad Request: malformed chunk-size line {_show(line)} "
                                          "(hex digits, optionally ;extensions)")
-                size = _hex_size(match.group("size"))
+                digits = match.group("size")
+                if len(digits) > MAX_CHUNK_SIZE_DIGITS:
+                    raise HttpError(400, f"Bad Request: chunk size of more than {MAX_CHUNK_SIZE_DIGITS} hex digits")
+                self._meta += len(line) - len(digits)  # only the extensions count against MAX_CHUNK_META_BYTES
+                self._chunks += 1
+                if self._meta > MAX_CHUNK_META_BYTES:
+                    raise HttpError(400, f"Bad Request: {_META_TOO_LONG}")
+                if self._chunks > self.max_chunks:
+                    raise HttpError(400, f"Bad Request: more than {self.max_chunks} chunks in one body (at most "
+                                         f"one per {CHUNKS_PER_BODY_BYTES} bytes of MCP_MAX_BODY_BYTES, plus "
+                                         f"{EXTRA_CHUNKS})")
+                size = _hex_size(digits)
                 if len(self._body) + size > self.max_body_bytes:
                     raise HttpError(413, f"Payload Too Large: body exceeds the limit of {self.max_body_bytes} "
                                          "bytes (MCP_MAX_BODY_BYTES)")
                 self._remaining = size
                 self.state = ReaderState.CHUNK_DATA if size else ReaderState.TRAILER
 
-    def _chunk_meta_line(self) -> bytes | None:
-        """The next CRLF-terminated line (without CRLF), counted against MAX_CHUNK_META_BYTES; None if incomplete."""
+    def _chunk_meta_line(self, longest: int) -> bytes | None:
+        """The next CRLF-terminated line (without CRLF) of at most `longest` bytes; None if incomplete."""
         buf = self._buf
-        room = MAX_CHUNK_META_BYTES - self._meta
-        end = buf.find(b"\r\n", max(0, self._scanned - 1), room + 2)
+        end = buf.find(b"\r\n", max(0, self._scanned - 1), longest + 2)
         if end < 0:
-            if len(buf) >= room + 2:
-                raise HttpError(400, f"Bad Request: chunk-size lines and trailers exceed {MAX_CHUNK_META_BYTES} "
-                                     "bytes")
+            if len(buf) >= longest + 2:
+                raise HttpError(400, f"Bad Request: {_META_TOO_LONG}")
             self._scanned = len(buf)
             return None
         self._scanned = 0
@@ -252,8 +269,11 @@ class RequestReader:
         if b"\n" in line or b"\r" in line:
             raise HttpError(400, "Bad Request: bare CR or LF in a chunked body's framing")
         del buf[:end + 2]
-        self._meta += end + 2
         return line
+
+
+_META_TOO_LONG = (f"chunk extensions and trailers exceed {MAX_CHUNK_META_BYTES} bytes (or a chunk size has more "
+                  f"than {MAX_CHUNK_SIZE_DIGITS} hex digits)")
 
 
 def _hex_size(digits: bytes) -> int:

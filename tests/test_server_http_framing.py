@@ -57,7 +57,11 @@ CASES = {
     "space before chunk size": (post(TE, chunked(INIT, size_format=" %x")), 400),
     "chunk data not followed by CRLF": (post(TE, chunked(INIT, after_data=b"XY")), 400),
     "chunk line ending in bare LF": (post(TE, chunked(INIT).replace(b"\r\n", b"\n", 1)), 400),
-    # chunk extensions and trailers are capped
+    "chunk size with 64 hex digits (leading zeros)": (post(TE, chunked(INIT, size_format="%064x")), 200),
+    # chunk extensions and trailers are capped, and so are the digits of one chunk size
+    "chunk size with 65 hex digits": (post(TE, chunked(INIT, size_format="%065x")), 400),
+    "4 KiB of chunk extensions over many chunks": (post(TE, chunked(*(INIT[i:i + 1] for i in range(len(INIT))),
+                                                                    ext=b";e=" + b"x" * 40)), 400),
     "huge chunk extension": (post(TE, chunked(INIT, ext=b";x=" + b"a" * 5000)), 400),
     "huge trailer section": (post(TE, chunked(INIT, trailer=b"".join(b"X-%d: %s\r\n" % (i, b"v" * 90)
                                                                        for i in range(60)))), 400),
@@ -131,6 +135,28 @@ def test_a_body_over_the_limit_is_refused_from_its_announced_length():
     assert refused.value.status == 413
 
 
+def chunked_request(body: bytes, chunk_size: int) -> bytes:
+    return post(TE, chunked(*(body[i:i + chunk_size] for i in range(0, len(body), chunk_size))))
+
+
+LARGE_INIT = INIT + b" " * (60000 - len(INIT))  # valid JSON, near MAX_BODY
+SMALL_CHUNKS = chunked_request(LARGE_INIT, 16)  # 3750 chunk-size lines: ~15 KB of them, no extensions
+
+
+@pytest.mark.parametrize("piece", [1 << 20, 1], ids=["whole", "byte-by-byte"])
+def test_a_body_in_small_chunks_is_accepted_up_to_the_chunk_count_limit(piece):
+    """Chunk-size digits do not count against the 4 KiB cap on extensions and trailers; the number of chunks
+    is bounded by MAX_BODY // 16 + 64 instead (so 1-byte chunks cannot cost unbounded work per body byte)."""
+    assert parse_all(SMALL_CHUNKS, piece)[1] == LARGE_INIT
+    limit = MAX_BODY // 16 + 64
+    assert mcp_http.RequestReader(MAX_BODY).max_chunks == limit
+    at_limit = b"x" * (limit - 1)  # limit - 1 one-byte chunks and the last (empty) chunk
+    assert parse_all(chunked_request(at_limit, 1), piece)[1] == at_limit
+    with pytest.raises(mcp_http.HttpError) as refused:
+        parse_all(chunked_request(at_limit + b"x", 1), piece)
+    assert refused.value.status == 400 and f"more than {limit} chunks" in str(refused.value)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     proc = start_server("github", env={"MCP_SESSION_KEY": "framing-key-0123456789", "MCP_MAX_BODY_BYTES": str(MAX_BODY)},
@@ -162,3 +188,8 @@ def test_server_answers_each_framing_case(server, case):
     if status != 200:
         assert json.loads(body)["error"]["code"] == -32600
         assert headers["connection"] == "close" and closed
+
+
+def test_server_accepts_a_body_in_small_chunks(server):
+    status, _, body, _ = exchange(server, SMALL_CHUNKS, expect_close=False)
+    assert status == 200 and json.loads(body)["result"]["protocolVersion"] == "2025-11-25"
