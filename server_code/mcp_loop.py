@@ -194,26 +194,23 @@ class McpHttpServer:
 
     def _admit_by_evicting_idle(self, new: Connection) -> bool:
         """Close idle keep-alive connections (nothing of a request read, nothing to send), least recently active
-        first, until `new` fits the budget; False (nothing closed) if even closing all of them would not do.
-
-        An idle connection costs only its fixed overhead and its client can reconnect at any time (RFC 9112
-        §9.6), while a refused new connection may be a liveness probe; requests in flight are never closed."""
+        first, until `new` fits the budget, and at least 1/16 of them (one sort serves the next accepts too);
+        False (nothing closed) if even closing all of them would not do. Their clients may reconnect at any
+        time (RFC 9112 §9.6); a refused new connection may be a liveness probe. Requests in flight stay."""
         idle = [conn for conn in self.connections.values()
                 if conn is not new and conn.state is ConnState.OPEN and conn.reader.idle and not conn.out]
-        wanted = new.held_bytes - new.charged
-        if self.budget.used + wanted - sum(conn.charged for conn in idle) > self.budget.limit:
+        if self.budget.used + new.held_bytes - new.charged - sum(conn.charged for conn in idle) > self.budget.limit:
             return False
         idle.sort(key=lambda conn: conn.last_active)
         evicted = 0
         for conn in idle:
             self._close(conn)
             evicted += 1
-            if self.budget.charge(new, new.held_bytes):
+            if evicted >= len(idle) // 16 and self.budget.charge(new, new.held_bytes):
                 break
         self.log.write(event="memory_budget", client=new.client, used_bytes=self.budget.used,
-                       limit_bytes=self.budget.limit, evicted=evicted,
-                       message=f"closed {evicted} idle connection(s), least recently active first, to admit a "
-                               "new one: over MCP_MEMORY_BUDGET_BYTES")
+                       limit_bytes=self.budget.limit, evicted=evicted, message=f"closed {evicted} idle "
+                       "connection(s), least recently active first, to admit a new one: over MCP_MEMORY_BUDGET_BYTES")
         return True
 
     def _resume_accepting(self, now: float) -> None:
