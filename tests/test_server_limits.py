@@ -37,6 +37,25 @@ def has_reply(sock: socket.socket, wait: float) -> bool:
         sock.settimeout(30)
 
 
+def assert_refused_for_memory(sock: socket.socket) -> None:
+    status, headers, body = read_http_reply(sock)
+    assert status == 503 and headers["retry-after"].isdigit() and headers["connection"] == "close"
+    assert json.loads(body)["error"]["code"] == -32600
+
+
+def assert_initialized(sock: socket.socket) -> None:
+    status, _, body = read_http_reply(sock)
+    assert status == 200 and json.loads(body)["result"]["protocolVersion"] == "2025-11-25"
+
+
+def wait_for_log(server, text: str) -> None:
+    for _ in range(100):  # log lines are written in batches: wait up to 5 s
+        if text in server.log():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{text} not logged:\n{server.log()[-1500:]}")
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -60,18 +79,11 @@ def test_past_the_memory_budget_new_bodies_get_503_while_admitted_ones_are_serve
                 refused = sock
                 break
         assert refused is not None, f"no connection was refused; log:\n{server.log()[-1500:]}"
-        status, headers, body = read_http_reply(refused)
-        assert status == 503 and headers["retry-after"].isdigit() and headers["connection"] == "close"
-        assert json.loads(body)["error"]["code"] == -32600
+        assert_refused_for_memory(refused)
         admitted = sockets[0]
         admitted.sendall(initialize_body(MIB)[1:])
-        status, headers, body = read_http_reply(admitted)
-        assert status == 200 and json.loads(body)["result"]["protocolVersion"] == "2025-11-25"
-        for _ in range(100):  # log lines are written in batches: wait up to 5 s
-            if '"memory_budget"' in server.log():
-                break
-            time.sleep(0.05)
-        assert '"memory_budget"' in server.log()
+        assert_initialized(admitted)
+        wait_for_log(server, '"memory_budget"')
     finally:
         for sock in sockets:
             sock.close()
@@ -177,13 +189,8 @@ def test_idle_connections_cannot_fill_the_budget_and_lock_out_health_probes(tmp_
         assert closed_by_server(idle[0])  # the least recently active idle connection went first
         assert healthz(idle[-1]) == 200   # the newest ones are still served
         in_flight.sendall(body[2000:])
-        status, _, reply = read_http_reply(in_flight)
-        assert status == 200 and json.loads(reply)["result"]["protocolVersion"] == "2025-11-25"
-        for _ in range(100):  # log lines are written in batches: wait up to 5 s
-            if '"evicted"' in server.log():
-                break
-            time.sleep(0.05)
-        assert '"evicted"' in server.log()
+        assert_initialized(in_flight)
+        wait_for_log(server, '"evicted"')
     finally:
         for sock in sockets:
             sock.close()
@@ -220,12 +227,9 @@ def test_a_new_connection_that_fits_only_by_closing_requests_in_flight_is_refuse
                 refused = sock
                 break
         assert refused is not None, f"no connection was refused; log:\n{server.log()[-1500:]}"
-        status, headers, reply = read_http_reply(refused)
-        assert status == 503 and headers["retry-after"].isdigit() and headers["connection"] == "close"
-        assert json.loads(reply)["error"]["code"] == -32600
+        assert_refused_for_memory(refused)
         bodies[0].sendall(body)
-        status, _, reply = read_http_reply(bodies[0])
-        assert status == 200 and json.loads(reply)["result"]["protocolVersion"] == "2025-11-25"
+        assert_initialized(bodies[0])
     finally:
         for sock in sockets:
             sock.close()
