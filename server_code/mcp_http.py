@@ -165,6 +165,7 @@ class RequestReader:
             body = bytes(self._body)
             self._body.clear()
         head, self.head = self.head, None
+        assert head is not None  # set when the head was read, before any body state
         self.state, self._remaining, self._scanned, self._empty_lines = ReaderState.HEAD, 0, 0, 0
         return head, body
 

@@ -285,8 +285,8 @@ class McpHttpServer:
                                   body=conn.reader.waiting_for_body):
             self._refuse(conn, "request")
             return
-        head = conn.reader.head
-        if head is not None and head.expects_continue and not conn.continue_sent and not conn.out:
+        pending = conn.reader.head  # of a request whose body is still to come
+        if pending is not None and pending.expects_continue and not conn.continue_sent and not conn.out:
             conn.continue_sent = True
             self._send(conn, b"HTTP/1.1 100 Continue\r\n\r\n")
 
@@ -303,6 +303,7 @@ class McpHttpServer:
                 reply: Reply | None = None) -> None:
         """Answer a request that cannot be served with a JSON-RPC error, then close the connection."""
         if reply is None:
+            assert error is not None  # callers pass an error or a reply
             reply = error_reply(error.status, None, INVALID_REQUEST, str(error))
         conn.reader.clear()
         self._respond(conn, head, reply, keep_alive=False, started=time.perf_counter())

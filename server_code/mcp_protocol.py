@@ -231,10 +231,11 @@ class McpApp:
         start = 0
         cursor = params.get("cursor")
         if cursor is not None:
-            start = self._decode_cursor(cursor)
-            if start is None:
+            decoded = self._decode_cursor(cursor)
+            if decoded is None:
                 return error_reply(200, request_id, INVALID_PARAMS,
                                    f"Invalid params: unknown cursor {str(cursor)[:100]!r}")
+            start = decoded
         end = start + self.config.page_size
         result: dict = {"tools": [t.listing() for t in self.tools[start:end]]}
         if end < len(self.tools):

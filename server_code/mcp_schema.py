@@ -70,9 +70,9 @@ def schema_errors(value: Any, schema: dict, where: str = "") -> list[str]:
 def compile_schema(schema: dict) -> Validator:
     """The validator of `schema` (what `schema_errors` checks), built once per tool: each keyword is looked up and
     each pattern compiled here, not for every argument of every call."""
-    types = schema.get("type")
-    types = (types,) if isinstance(types, str) else tuple(types) if types is not None else None
-    is_typed = None if types is None else _type_test(types)
+    declared = schema.get("type")
+    types: tuple[str, ...] = (declared,) if isinstance(declared, str) else tuple(declared or ())
+    is_typed = _type_test(types) if declared is not None else None
     enum = schema.get("enum")
     checks: dict[type, _Check] = {}  # the kinds below exclude each other, so each value takes one check
     for kinds, build in (((str,), _string_check), ((dict,), _object_check), ((list,), _array_check),
