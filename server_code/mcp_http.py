@@ -76,7 +76,12 @@ class RequestHead(NamedTuple):
 
     @property
     def path(self) -> str:
-        return self.target.split("?", 1)[0]
+        """The target's path: origin-form as sent; absolute-form (`http://host/mcp`), which a server MUST accept
+        (RFC 9112 §3.2.2), reduced to its path ('/' when it has none)."""
+        target = self.target
+        if target[:8].lower().startswith(("http://", "https://")):
+            target = "/" + target.split("://", 1)[1].partition("/")[2]
+        return target.split("?", 1)[0]
 
     @property
     def expects_continue(self) -> bool:

@@ -38,6 +38,7 @@ CL = b"Content-Length: %d\r\n" % len(INIT)
 CASES = {
     # accepted
     "content-length body": (post(CL, INIT), 200),
+    "absolute-form target (RFC 9112 §3.2.2)": (post(CL, INIT).replace(b"POST /mcp ", b"POST http://t/mcp ", 1), 200),
     "chunked body in two chunks": (post(TE, chunked(INIT[:HALF], INIT[HALF:])), 200),
     "chunk extension and trailer field": (post(TE, chunked(INIT, ext=b";name=value", trailer=b"X-T: 1\r\n")), 200),
     "upper-case hex chunk size": (post(TE, chunked(INIT, size_format="%X")), 200),
@@ -193,3 +194,9 @@ def test_server_answers_each_framing_case(server, case):
 def test_server_accepts_a_body_in_small_chunks(server):
     status, _, body, _ = exchange(server, SMALL_CHUNKS, expect_close=False)
     assert status == 200 and json.loads(body)["result"]["protocolVersion"] == "2025-11-25"
+
+
+@pytest.mark.parametrize("target, path", [("/mcp", "/mcp"), ("/mcp?x=1", "/mcp"), ("http://t/mcp", "/mcp"),
+                                          ("HTTPS://t:8443/mcp?x=1", "/mcp"), ("http://t", "/"), ("*", "*")])
+def test_the_path_of_origin_form_and_absolute_form_targets(target, path):
+    assert mcp_http.RequestHead("POST", target, {}, True, True).path == path
